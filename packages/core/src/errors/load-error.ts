@@ -1,0 +1,8 @@
+import { StepwiseError } from './stepwise-error.js';
+
+/** A pipeline/repository file could not be loaded (missing, syntax error, throws on import). */
+export class LoadError extends StepwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOAD_FAILED', message, options);
+  }
+}

@@ -1,0 +1,10 @@
+export * from './definitions/index.js';
+export * from './errors/index.js';
+export * from './events/events.js';
+export type * from './plan/plan.js';
+export type * from './storage/run-storage.js';
+export { MemoryRunStorage } from './storage/memory-storage.js';
+export { type IOManager, refKey } from './io/io-manager.js';
+export { MemoryIOManager } from './io/memory-io-manager.js';
+export type { ComputeLogManager } from './logs/compute-log-manager.js';
+export { Instance, type InstanceParts } from './instance/instance.js';

@@ -1,0 +1,61 @@
+import type { StepwiseEvent, StoredEvent } from '../events/events.js';
+import type { ExecutionPlan } from '../plan/plan.js';
+
+/** Lifecycle of a run as stored. Terminal: SUCCESS, FAILURE, CANCELED. */
+export type RunStatus = 'QUEUED' | 'STARTED' | 'CANCELING' | 'SUCCESS' | 'FAILURE' | 'CANCELED';
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'CANCELED'];
+
+export interface RunRecord {
+  runId: string;
+  pipeline: string;
+  status: RunStatus;
+  /** The run config as given (secrets redacted where marked). */
+  runConfig: unknown;
+  /** The compiled plan, so that re-execution and `execute-step` can rebuild the run. */
+  plan: ExecutionPlan;
+  tags: Record<string, string>;
+  parentRunId?: string;
+  rootRunId?: string;
+  /** Epoch ms. */
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  updatedAt: number;
+}
+
+export type RunPatch = Partial<Pick<RunRecord, 'status' | 'startedAt' | 'endedAt' | 'tags'>>;
+
+export interface RunFilter {
+  status?: RunStatus[];
+  pipeline?: string;
+  /** Every tag must match. */
+  tags?: Record<string, string>;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+export interface EventFilter {
+  /** Events with seq strictly greater than this (a cursor for tailing). Default 0. */
+  afterSeq?: number;
+  limit?: number;
+  stepKey?: string;
+  types?: StepwiseEvent['type'][];
+}
+
+/**
+ * Where runs and their event logs live. Two implementations: SQLite (default) and PostgreSQL,
+ * plus an in-memory one for ephemeral instances. All methods are safe to call concurrently.
+ */
+export interface RunStorage {
+  /** Creates or migrates the schema. Idempotent; called by Instance before first use. */
+  init(): Promise<void>;
+  createRun(run: RunRecord): Promise<void>;
+  updateRun(runId: string, patch: RunPatch): Promise<void>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /** Appends in order, in one transaction; assigns each event the next per-run seq. */
+  appendEvents(events: readonly StepwiseEvent[]): Promise<void>;
+  getEvents(runId: string, filter?: EventFilter): Promise<StoredEvent[]>;
+  close(): Promise<void>;
+}
