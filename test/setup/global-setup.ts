@@ -1,3 +1,4 @@
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { DEFAULT_DATABASE_URL, probePostgres } from './postgres.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
