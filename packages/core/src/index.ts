@@ -8,3 +8,39 @@ export { type IOManager, refKey } from './io/io-manager.js';
 export { MemoryIOManager } from './io/memory-io-manager.js';
 export type { ComputeLogManager } from './logs/compute-log-manager.js';
 export { Instance, type InstanceParts } from './instance/instance.js';
+export { deepMerge } from './config/deep-merge.js';
+export { formatZodIssues } from './config/format-issues.js';
+export { loadYamlFiles, parseYaml } from './config/load-yaml.js';
+export {
+  executionSchema,
+  queueExecutionSchema,
+  runConfigSchema,
+  validateRunConfig,
+  type ExecutionConfig,
+  type OpRunConfig,
+  type QueueExecutionConfig,
+  type RunConfig,
+  type ValidateRunConfigOptions,
+} from './config/run-config.js';
+export { buildPlan, type BuildPlanOptions } from './plan/build-plan.js';
+export { renderPlanDot, renderPlanJson, renderPlanText } from './plan/render.js';
+export { selectSteps, type StepGraphLike } from './plan/select.js';
+export { executeStep, StepAbortedError } from './execution/execute-step.js';
+export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution/step-runtime.js';
+export { ResourceManager, ResourceSetupError } from './execution/resource-manager.js';
+export type { Executor, LaunchContext, StepLauncher } from './execution/executor.js';
+export { InProcessExecutor, type InProcessExecutorOptions } from './execution/executors/in-process.js';
+export { executorFromConfig, registerExecutor, type ExecutorFactory } from './execution/executor-registry.js';
+export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
+export { isTerminal, RunState, type StepNode, type StepStatus } from './execution/run-state.js';
+export type { RunResult, StepResult, StepResultStatus } from './execution/run-result.js';
+export {
+  executePipeline,
+  executePlan,
+  runEvents,
+  startRun,
+  type ExecuteOptions,
+  type ExecutePlanOptions,
+  type RunHandle,
+} from './execution/execute-pipeline.js';
+export { CachingIOManager } from './io/caching-io-manager.js';

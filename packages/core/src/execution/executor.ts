@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { PipelineDefinition } from '../definitions/pipeline.js';
+import type { StepwiseEvent } from '../events/events.js';
+import type { Instance } from '../instance/instance.js';
+import type { IOManager } from '../io/io-manager.js';
+import type { ExecutionPlan, StepTask } from '../plan/plan.js';
+
+/** What an executor gets for one run. */
+export interface LaunchContext {
+  runId: string;
+  plan: ExecutionPlan;
+  pipeline: PipelineDefinition;
+  instance: Instance;
+  /** The IO manager to hand to steps run in this process: the instance's, with a write-through cache. */
+  io: IOManager;
+  logger: Logger;
+  /** Every event of the run's steps must be delivered here, in the order each step emitted them. */
+  receive(event: StepwiseEvent): void;
+}
+
+/** Runs the steps of one run somewhere: this process, child processes, or remote workers. */
+export interface StepLauncher {
+  /** Starts attempt `attempt` of `task` after `delayMs`. Its events come back through `LaunchContext.receive`. */
+  launch(task: StepTask, attempt: number, delayMs: number): void;
+  /** Aborts every running step of the run (their `ctx.signal` fires) and drops delayed launches. */
+  abort(reason: string): void;
+  /** Releases what the launcher holds once the run is over. */
+  close(): Promise<void>;
+}
+
+/** An executor: where and how steps run. Every executor runs a step through `executeStep`. */
+export interface Executor {
+  readonly kind: string;
+  /** Steps in flight at once. */
+  readonly maxConcurrent: number;
+  start(ctx: LaunchContext): Promise<StepLauncher>;
+}

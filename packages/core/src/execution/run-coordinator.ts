@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import type { PipelineDefinition } from '../definitions/pipeline.js';
+import { type EventDataMap, type EventType, makeEvent, type StepwiseEvent } from '../events/events.js';
+import type { Instance } from '../instance/instance.js';
+import type { IOManager } from '../io/io-manager.js';
+import type { ExecutionPlan } from '../plan/plan.js';
+import type { Executor, StepLauncher } from './executor.js';
+import { isTerminal, RunState, type StepNode } from './run-state.js';
+
+export type RunOutcome = 'SUCCESS' | 'FAILURE' | 'CANCELED';
+
+export interface RunCoordinatorOptions {
+  runId: string;
+  plan: ExecutionPlan;
+  pipeline: PipelineDefinition;
+  instance: Instance;
+  /** The IO manager steps of this run use (the instance's, cached in this process). */
+  io: IOManager;
+  executor: Executor;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Receives every event of the run in order (persist, callbacks). Must not throw. */
+  sink: (event: StepwiseEvent) => void;
+  /** After cancellation, how long running steps get to notice `ctx.signal` before being marked CANCELED. */
+  cancelGraceMs?: number;
+  /** A state rebuilt from a stored event log, to resume a run. */
+  state?: RunState;
+}
+
+/**
+ * Drives one run: dispatches ready steps to the executor, applies the events that come back to the run state,
+ * schedules retries, handles cancellation. The same loop serves every executor.
+ */
+export class RunCoordinator {
+  readonly state: RunState;
+  private launcher?: StepLauncher;
+  private readonly active = new Set<StepNode>();
+  private pumpScheduled = false;
+  private canceled = false;
+  private finish?: () => void;
+  private cancelTimer?: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: RunCoordinatorOptions) {
+    this.state = options.state ?? new RunState(options.plan, options.runId);
+  }
+
+  async run(): Promise<RunOutcome> {
+    const { options } = this;
+    const done = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+    this.emit('RUN_START', { stepCount: options.plan.steps.length });
+    this.launcher = await options.executor.start({
+      runId: options.runId,
+      plan: options.plan,
+      pipeline: options.pipeline,
+      instance: options.instance,
+      io: options.io,
+      logger: options.logger,
+      receive: (event) => this.receive(event),
+    });
+    const onAbort = () => this.cancel(String(options.signal?.reason ?? 'canceled'));
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    this.pump();
+    await done;
+    options.signal?.removeEventListener('abort', onAbort);
+    if (this.cancelTimer) clearTimeout(this.cancelTimer);
+    await this.launcher.close();
+    const durationMs = Date.now() - this.startedAt;
+    if (this.canceled) {
+      this.emit('RUN_CANCELED', { durationMs });
+      return 'CANCELED';
+    }
+    const failedSteps: string[] = [];
+    for (const node of this.state.steps.values()) {
+      if (node.status === 'FAILURE') failedSteps.push(node.key);
+    }
+    const blocked = [...this.state.steps.values()].some((n) => n.status === 'NOT_STARTED');
+    if (failedSteps.length > 0 || blocked) {
+      this.emit('RUN_FAILURE', { durationMs, failedSteps }, `steps failed: ${failedSteps.join(', ')}`);
+      return 'FAILURE';
+    }
+    this.emit('RUN_SUCCESS', { durationMs });
+    return 'SUCCESS';
+  }
+
+  /** Stops dispatch and aborts running steps. */
+  cancel(reason = 'canceled'): void {
+    if (this.canceled) return;
+    this.canceled = true;
+    this.emit('RUN_CANCELING', { reason });
+    this.state.stopPending();
+    for (const node of [...this.active]) {
+      if (node.status === 'UP_FOR_RETRY' || node.status === 'DISPATCHED') this.abandon(node, 'CANCELED');
+    }
+    this.launcher?.abort(reason);
+    const grace = this.options.cancelGraceMs ?? 30_000;
+    this.cancelTimer = setTimeout(() => {
+      for (const node of [...this.active]) this.abandon(node, 'CANCELED');
+      this.schedulePump();
+    }, grace);
+    this.cancelTimer.unref();
+    this.schedulePump();
+  }
+
+  /** Entry point of every event coming back from the executor. */
+  receive(event: StepwiseEvent): void {
+    const applied = this.state.apply(event);
+    this.options.sink(event);
+    if (!applied || event.stepKey === undefined) return;
+    const node = this.state.steps.get(event.stepKey);
+    if (!node) return;
+    if (isTerminal(node.status)) {
+      this.active.delete(node);
+    } else if (event.type === 'STEP_UP_FOR_RETRY') {
+      if (this.canceled) this.abandon(node, 'CANCELED');
+      else this.launcher?.launch(node.task ?? failMissingTask(node), event.data.nextAttempt, event.data.delayMs);
+    }
+    this.schedulePump();
+  }
+
+  private abandon(node: StepNode, status: 'CANCELED' | 'FAILURE'): void {
+    this.state.abandon(node, status);
+    this.active.delete(node);
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const node of this.state.takeSkipped()) {
+      this.options.sink(
+        makeEvent('STEP_SKIPPED', this.options.runId, { reason: node.skipReason ?? 'upstream skipped' }, {
+          stepKey: node.key,
+          attempt: node.attempt,
+        }),
+      );
+    }
+    if (this.canceled) {
+      this.state.stopPending();
+    } else {
+      const max = this.options.executor.maxConcurrent;
+      const launcher = this.launcher as StepLauncher;
+      let node: StepNode | undefined;
+      while (this.active.size < max && (node = this.state.nextReady()) !== undefined) {
+        this.state.markDispatched(node);
+        this.active.add(node);
+        launcher.launch(node.task ?? failMissingTask(node), node.attempt, 0);
+      }
+    }
+    if (this.state.finished) {
+      this.finish?.();
+      return;
+    }
+    if (this.active.size === 0 && !this.pumpScheduled) {
+      // Nothing runs and nothing can start: a bug, not a state to wait in. End the run rather than hang.
+      const stuck = [...this.state.steps.values()].filter((n) => !isTerminal(n.status)).map((n) => n.key);
+      this.emit('ENGINE_EVENT', { kind: 'stalled', details: { steps: stuck.slice(0, 20) } }, `run stalled: ${stuck.slice(0, 5).join(', ')} can never start`);
+      for (const key of stuck) {
+        const n = this.state.steps.get(key);
+        if (n) this.state.abandon(n, 'NOT_STARTED');
+      }
+      this.finish?.();
+    }
+  }
+
+  private emit<T extends EventType>(type: T, data: EventDataMap[T], message?: string): void {
+    const event = makeEvent(type, this.options.runId, data, message === undefined ? undefined : { message });
+    this.state.apply(event);
+    this.options.sink(event);
+  }
+}
+
+function failMissingTask(node: StepNode): never {
+  throw new Error(`internal: step '${node.key}' was dispatched without a task`);
+}

@@ -1,0 +1,114 @@
+import { NotFoundError } from '../errors/index.js';
+import type { SerializedError } from '../events/events.js';
+import type { IOManager } from '../io/io-manager.js';
+import type { RunOutcome } from './run-coordinator.js';
+import type { RunState } from './run-state.js';
+
+export type StepResultStatus = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED' | 'NOT_STARTED';
+
+export interface StepResult {
+  key: string;
+  status: StepResultStatus;
+  /** Attempts made (0 when the step never started). */
+  attempts: number;
+  mappingKey?: string;
+  workerId?: string;
+  startedAt?: number;
+  endedAt?: number;
+  error?: SerializedError;
+  skipReason?: string;
+}
+
+/** What `executePipeline` resolves to. A failed run resolves too, with status FAILURE. */
+export interface RunResult {
+  runId: string;
+  pipeline: string;
+  status: RunOutcome;
+  success: boolean;
+  durationMs: number;
+  steps: Record<string, StepResult>;
+  /**
+   * An output's value: `result` by default; for a dynamic output, the list of its items in order.
+   * Synchronous for outputs this process holds (in-process runs, or loaded with `loadOutputs`).
+   */
+  output(stepKey: string, name?: string): unknown;
+  /** Loads an output through the instance's IO manager (works for any executor). */
+  loadOutput(stepKey: string, name?: string): Promise<unknown>;
+  /** Loads every produced output, so that `output()` answers for runs executed elsewhere. */
+  loadOutputs(): Promise<void>;
+}
+
+export function buildRunResult(
+  state: RunState,
+  pipeline: string,
+  outcome: RunOutcome,
+  durationMs: number,
+  errors: Map<string, SerializedError>,
+  io: IOManager,
+): RunResult {
+  const steps: Record<string, StepResult> = {};
+  for (const node of state.steps.values()) {
+    const status: StepResultStatus =
+      node.status === 'SUCCESS' || node.status === 'FAILURE' || node.status === 'SKIPPED' || node.status === 'CANCELED'
+        ? node.status
+        : node.status === 'NOT_STARTED' || node.status === 'PENDING' || node.status === 'READY'
+          ? 'NOT_STARTED'
+          : 'CANCELED';
+    const started = node.startedAt !== undefined;
+    const result: StepResult = { key: node.key, status, attempts: started ? node.attempt : 0 };
+    if (node.mappingKey !== undefined) result.mappingKey = node.mappingKey;
+    if (node.workerId !== undefined) result.workerId = node.workerId;
+    if (node.startedAt !== undefined) result.startedAt = node.startedAt;
+    if (node.endedAt !== undefined && started) result.endedAt = node.endedAt;
+    const error = errors.get(node.key);
+    if (error && status !== 'SUCCESS') result.error = error;
+    if (node.skipReason !== undefined && status === 'SKIPPED') result.skipReason = node.skipReason;
+    steps[node.key] = result;
+  }
+  const loaded = new Map<string, unknown>();
+  const refsOf = (stepKey: string, name: string) => {
+    const node = state.steps.get(stepKey);
+    if (!node) throw new NotFoundError(`run ${state.runId} has no step '${stepKey}'`);
+    const produced = node.produced.get(name);
+    if (produced === undefined || node.status !== 'SUCCESS') {
+      throw new NotFoundError(`step '${stepKey}' of run ${state.runId} produced no output '${name}'`);
+    }
+    return Array.isArray(produced)
+      ? { many: true, refs: produced.map((k) => ({ runId: state.runId, step: stepKey, output: name, mappingKey: k })) }
+      : { many: false, refs: [{ runId: state.runId, step: stepKey, output: name }] };
+  };
+  const load = async (stepKey: string, name: string) => {
+    const { many, refs } = refsOf(stepKey, name);
+    const values = await Promise.all(refs.map((r) => io.load(r)));
+    return many ? values : values[0];
+  };
+  return {
+    runId: state.runId,
+    pipeline,
+    status: outcome,
+    success: outcome === 'SUCCESS',
+    durationMs,
+    steps,
+    output(stepKey, name = 'result') {
+      const key = `${stepKey}\0${name}`;
+      if (!loaded.has(key)) {
+        refsOf(stepKey, name);
+        throw new NotFoundError(
+          `output '${stepKey}.${name}' is not loaded in this process; call await result.loadOutput('${stepKey}', '${name}')`,
+        );
+      }
+      return loaded.get(key);
+    },
+    loadOutput: (stepKey, name = 'result') => load(stepKey, name),
+    async loadOutputs() {
+      const jobs: Promise<void>[] = [];
+      for (const node of state.steps.values()) {
+        if (node.status !== 'SUCCESS') continue;
+        for (const name of node.produced.keys()) {
+          jobs.push(load(node.key, name).then((v) => void loaded.set(`${node.key}\0${name}`, v)));
+        }
+      }
+      await Promise.all(jobs);
+    },
+  };
+}

@@ -1,0 +1,419 @@
+import type { StepwiseEvent } from '../events/events.js';
+import type { ExecutionPlan, OutputRef, PlanStep, ResolvedInput, StepTask } from '../plan/plan.js';
+
+/** Where a step is in its life. The last five are terminal. */
+export type StepStatus =
+  | 'PENDING'
+  | 'READY'
+  | 'DISPATCHED'
+  | 'RUNNING'
+  | 'UP_FOR_RETRY'
+  | 'SUCCESS'
+  | 'FAILURE'
+  | 'SKIPPED'
+  | 'CANCELED'
+  | 'NOT_STARTED';
+
+const TERMINAL: ReadonlySet<StepStatus> = new Set(['SUCCESS', 'FAILURE', 'SKIPPED', 'CANCELED', 'NOT_STARTED']);
+
+export function isTerminal(status: StepStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+/** One step of a run: a plan step, or a mapped copy of a template. */
+export interface StepNode {
+  readonly key: string;
+  readonly plan: PlanStep;
+  readonly mappingKey?: string;
+  status: StepStatus;
+  /** The newest attempt seen; events of older attempts are stale. */
+  attempt: number;
+  /** Upstream steps (and uninstantiated templates) not yet terminal. */
+  waiting: number;
+  readonly dependents: StepNode[];
+  /** Outputs this attempt produced; dynamic outputs list their mapping keys in emission order. */
+  produced: Map<string, string[] | true>;
+  task?: StepTask;
+  skipReason?: string;
+  startedAt?: number;
+  endedAt?: number;
+  workerId?: string;
+}
+
+type Evaluation = { kind: 'ready'; task: StepTask } | { kind: 'skip'; reason: string } | { kind: 'blocked' };
+
+/**
+ * The state of one run, driven only by its events: which steps are ready, skipped, running or done.
+ * Every executor drives one; replaying a stored event log rebuilds it (coordinator recovery).
+ * Costs O(1) per event plus the dependents it releases, so 100,000-step runs stay cheap.
+ */
+export class RunState {
+  readonly steps = new Map<string, StepNode>();
+  canceling = false;
+  private readonly planSteps = new Map<string, PlanStep>();
+  /** Dynamic source step key -> templates in its scope, in plan order. */
+  private readonly templatesBySource = new Map<string, PlanStep[]>();
+  /** Template key -> steps outside the scope that collect it. */
+  private readonly collectors = new Map<string, StepNode[]>();
+  private readonly ready: StepNode[] = [];
+  private readyHead = 0;
+  private readonly skipped: StepNode[] = [];
+  private open = 0;
+
+  constructor(
+    readonly plan: ExecutionPlan,
+    readonly runId: string,
+  ) {
+    for (const step of plan.steps) {
+      this.planSteps.set(step.key, step);
+      if (step.scope) {
+        const list = this.templatesBySource.get(step.scope.step);
+        if (list) list.push(step);
+        else this.templatesBySource.set(step.scope.step, [step]);
+      }
+    }
+    const fresh: StepNode[] = [];
+    for (const step of plan.steps) {
+      if (!step.scope) fresh.push(this.addNode(step.key, step, undefined));
+    }
+    this.settleFresh(fresh);
+  }
+
+  /** True when every step is terminal. */
+  get finished(): boolean {
+    return this.open === 0;
+  }
+
+  /** Pops the next step whose inputs are all available, or undefined. */
+  nextReady(): StepNode | undefined {
+    while (this.readyHead < this.ready.length) {
+      const node = this.ready[this.readyHead++] as StepNode;
+      if (node.status === 'READY') {
+        if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+          this.ready.splice(0, this.readyHead);
+          this.readyHead = 0;
+        }
+        return node;
+      }
+    }
+    return undefined;
+  }
+
+  /** Steps skipped since the last call, for the coordinator to record STEP_SKIPPED events. */
+  takeSkipped(): StepNode[] {
+    return this.skipped.splice(0, this.skipped.length);
+  }
+
+  markDispatched(node: StepNode): void {
+    if (node.status === 'READY') node.status = 'DISPATCHED';
+  }
+
+  /** Puts a dispatched step back in the ready queue (e.g. its dispatch failed before it started). */
+  requeue(node: StepNode): void {
+    if (!isTerminal(node.status)) {
+      node.status = 'READY';
+      this.ready.push(node);
+    }
+  }
+
+  /**
+   * Applies one event. Returns false when the event is stale (an older attempt, a step already finished)
+   * or names no known step: such events are recorded but change nothing.
+   */
+  apply(event: StepwiseEvent): boolean {
+    if (event.stepKey === undefined) {
+      if (event.type === 'RUN_CANCELING') this.canceling = true;
+      return true;
+    }
+    const node = this.steps.get(event.stepKey);
+    if (!node) return false;
+    const attempt = event.attempt ?? node.attempt;
+    if (attempt < node.attempt) return false;
+    if (isTerminal(node.status)) return event.type === 'LOG' || event.type === 'MATERIALIZATION';
+    if (attempt > node.attempt) {
+      node.attempt = attempt;
+      node.produced = new Map();
+    }
+    switch (event.type) {
+      case 'STEP_RESTARTED':
+        node.status = 'DISPATCHED';
+        break;
+      case 'STEP_START':
+        node.status = 'RUNNING';
+        node.startedAt ??= event.timestamp;
+        if (event.workerId !== undefined) node.workerId = event.workerId;
+        break;
+      case 'STEP_OUTPUT': {
+        const { output, mappingKey } = event.data;
+        if (mappingKey === undefined) node.produced.set(output, true);
+        else {
+          const keys = node.produced.get(output);
+          if (Array.isArray(keys)) keys.push(mappingKey);
+          else node.produced.set(output, [mappingKey]);
+        }
+        break;
+      }
+      case 'STEP_UP_FOR_RETRY':
+        node.status = 'UP_FOR_RETRY';
+        break;
+      case 'STEP_SUCCESS':
+        this.finish(node, 'SUCCESS', event.timestamp);
+        break;
+      case 'STEP_FAILURE':
+        this.finish(node, this.canceling ? 'CANCELED' : 'FAILURE', event.timestamp);
+        break;
+      case 'STEP_SKIPPED':
+        node.skipReason = event.data.reason;
+        this.finish(node, 'SKIPPED', event.timestamp);
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  /**
+   * Ends every step that is not running: ready and pending steps become NOT_STARTED.
+   * Used when the run is canceled or has failed and dispatch stops.
+   */
+  stopPending(): void {
+    const stopped: StepNode[] = [];
+    for (const node of this.steps.values()) {
+      if (node.status === 'PENDING' || node.status === 'READY') {
+        node.status = 'NOT_STARTED';
+        this.open--;
+        stopped.push(node);
+      }
+    }
+    for (const node of stopped) this.release(node);
+  }
+
+  /** Marks a step that will never report again (e.g. canceled before it started) as terminal. */
+  abandon(node: StepNode, status: 'CANCELED' | 'FAILURE' | 'NOT_STARTED'): void {
+    if (!isTerminal(node.status)) this.finish(node, status, Date.now());
+  }
+
+  /** Keys of steps in each status. */
+  counts(): Record<StepStatus, number> {
+    const counts = {
+      PENDING: 0,
+      READY: 0,
+      DISPATCHED: 0,
+      RUNNING: 0,
+      UP_FOR_RETRY: 0,
+      SUCCESS: 0,
+      FAILURE: 0,
+      SKIPPED: 0,
+      CANCELED: 0,
+      NOT_STARTED: 0,
+    };
+    for (const node of this.steps.values()) counts[node.status]++;
+    return counts;
+  }
+
+  private addNode(key: string, plan: PlanStep, mappingKey: string | undefined): StepNode {
+    const node: StepNode = {
+      key,
+      plan,
+      mappingKey,
+      status: 'PENDING',
+      attempt: 1,
+      waiting: 0,
+      dependents: [],
+      produced: new Map(),
+    };
+    this.steps.set(key, node);
+    this.open++;
+    for (const up of plan.upstream) {
+      const upPlan = this.planSteps.get(up);
+      if (upPlan?.scope && upPlan.scope.step !== plan.scope?.step) {
+        // Collecting a template: wait for it to be instantiated, then for each copy.
+        node.waiting++;
+        const list = this.collectors.get(up);
+        if (list) list.push(node);
+        else this.collectors.set(up, [node]);
+        continue;
+      }
+      const upNode = this.steps.get(this.resolveKey(up, plan, mappingKey));
+      if (upNode && !isTerminal(upNode.status)) {
+        node.waiting++;
+        upNode.dependents.push(node);
+      }
+    }
+    return node;
+  }
+
+  /** The key of upstream plan step `up` as seen from a copy with `mappingKey` of a template in the same scope. */
+  private resolveKey(up: string, from: PlanStep, mappingKey: string | undefined): string {
+    if (mappingKey === undefined || !from.scope) return up;
+    const upPlan = this.planSteps.get(up);
+    return upPlan?.scope && upPlan.scope.step === from.scope.step ? `${up}[${mappingKey}]` : up;
+  }
+
+  private finish(node: StepNode, status: StepStatus, at: number): void {
+    node.status = status;
+    node.endedAt = at;
+    this.open--;
+    this.release(node);
+  }
+
+  /** Releases the dependents of a step that just became terminal, and of any step that cascades from it. */
+  private release(first: StepNode): void {
+    const work: StepNode[] = [first];
+    while (work.length > 0) {
+      const node = work.pop() as StepNode;
+      const templates = this.templatesBySource.get(node.key);
+      if (templates) this.instantiate(node, templates, work);
+      for (const dep of node.dependents) {
+        if (--dep.waiting === 0 && dep.status === 'PENDING') this.settle(dep, work);
+      }
+    }
+  }
+
+  private settleFresh(fresh: StepNode[]): void {
+    const work: StepNode[] = [];
+    for (const node of fresh) if (node.waiting === 0) this.settle(node, work);
+    while (work.length > 0) this.release(work.pop() as StepNode);
+  }
+
+  /** Decides a step whose upstream is all terminal: ready, skipped, or never started. */
+  private settle(node: StepNode, work: StepNode[]): void {
+    const evaluation = this.evaluate(node);
+    if (evaluation.kind === 'ready') {
+      node.task = evaluation.task;
+      node.status = 'READY';
+      this.ready.push(node);
+      return;
+    }
+    if (evaluation.kind === 'skip') {
+      node.skipReason = evaluation.reason;
+      node.status = 'SKIPPED';
+      this.skipped.push(node);
+    } else {
+      node.status = 'NOT_STARTED';
+    }
+    node.endedAt = Date.now();
+    this.open--;
+    work.push(node);
+  }
+
+  /** Creates the copies of a dynamic source's templates, one per item, and wires their collectors. */
+  private instantiate(source: StepNode, templates: PlanStep[], work: StepNode[]): void {
+    const created: StepNode[] = [];
+    for (const template of templates) {
+      const scope = template.scope as { step: string; output: string };
+      const produced = source.status === 'SUCCESS' ? source.produced.get(scope.output) : undefined;
+      const keys = Array.isArray(produced) ? produced : [];
+      const copies = keys.map((k) => this.addNode(`${template.key}[${k}]`, template, k));
+      created.push(...copies);
+      for (const collector of this.collectors.get(template.key) ?? []) {
+        for (const copy of copies) {
+          if (!isTerminal(copy.status)) {
+            collector.waiting++;
+            copy.dependents.push(collector);
+          }
+        }
+        if (--collector.waiting === 0 && collector.status === 'PENDING') this.settle(collector, work);
+      }
+    }
+    for (const copy of created) if (copy.waiting === 0 && copy.status === 'PENDING') this.settle(copy, work);
+  }
+
+  private evaluate(node: StepNode): Evaluation {
+    const plan = node.plan;
+    for (const up of plan.upstream) {
+      const upPlan = this.planSteps.get(up);
+      if (upPlan?.scope && upPlan.scope.step !== plan.scope?.step) continue;
+      const upNode = this.steps.get(this.resolveKey(up, plan, node.mappingKey));
+      if (upNode && (upNode.status === 'FAILURE' || upNode.status === 'CANCELED' || upNode.status === 'NOT_STARTED')) {
+        return { kind: 'blocked' };
+      }
+    }
+    const inputs: Record<string, ResolvedInput> = {};
+    for (const [name, input] of Object.entries(plan.inputs)) {
+      switch (input.from) {
+        case 'config':
+          inputs[name] = { from: 'config', value: input.value };
+          break;
+        case 'step': {
+          const ref = this.refFor(input.step, input.output, plan, node.mappingKey);
+          if (!ref) return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
+          inputs[name] = { from: 'one', ref };
+          break;
+        }
+        case 'fanIn': {
+          const refs: OutputRef[] = [];
+          for (const s of input.sources) {
+            const ref = this.refFor(s.step, s.output, plan, node.mappingKey);
+            if (ref) refs.push(ref);
+          }
+          if (refs.length === 0 && input.sources.length > 0) {
+            return { kind: 'skip', reason: `input '${name}': none of its sources was produced` };
+          }
+          inputs[name] = { from: 'many', refs };
+          break;
+        }
+        case 'mapped':
+          inputs[name] = {
+            from: 'one',
+            ref: { runId: this.runId, step: input.step, output: input.output, mappingKey: node.mappingKey as string },
+          };
+          break;
+        case 'collect': {
+          const refs = this.collectRefs(input.step, input.output);
+          if (refs === 'blocked') return { kind: 'blocked' };
+          if (refs === 'skipped') return { kind: 'skip', reason: `input '${name}': '${input.step}' was skipped` };
+          inputs[name] = { from: 'many', refs };
+          break;
+        }
+      }
+    }
+    const task: StepTask = {
+      runId: this.runId,
+      key: node.key,
+      planKey: plan.key,
+      op: plan.op,
+      inputs,
+      outputs: plan.outputs,
+      config: plan.config,
+      tags: plan.tags,
+    };
+    if (node.mappingKey !== undefined) task.mappingKey = node.mappingKey;
+    if (plan.retry) task.retry = plan.retry;
+    return { kind: 'ready', task };
+  }
+
+  /** The ref of an upstream output, or undefined when it was skipped or not produced. */
+  private refFor(step: string, output: string, from: PlanStep, mappingKey: string | undefined): OutputRef | undefined {
+    const reusedRun = this.plan.reuse[step];
+    if (reusedRun !== undefined && !this.planSteps.has(step)) return { runId: reusedRun, step, output };
+    const key = this.resolveKey(step, from, mappingKey);
+    const up = this.steps.get(key);
+    if (!up || up.status !== 'SUCCESS' || !up.produced.has(output)) return undefined;
+    return { runId: this.runId, step: key, output };
+  }
+
+  /** Refs of every item of a dynamic output, or of every copy of a template's output, in mapping-key order. */
+  private collectRefs(step: string, output: string): OutputRef[] | 'blocked' | 'skipped' {
+    const plan = this.planSteps.get(step);
+    const sourceKey = plan?.scope ? plan.scope.step : step;
+    const source = this.steps.get(sourceKey);
+    if (!source || source.status === 'SKIPPED') return 'skipped';
+    if (source.status !== 'SUCCESS') return 'blocked';
+    if (!plan?.scope) {
+      const keys = source.produced.get(output);
+      return (Array.isArray(keys) ? keys : []).map((k) => ({ runId: this.runId, step, output, mappingKey: k }));
+    }
+    const keys = source.produced.get(plan.scope.output);
+    const refs: OutputRef[] = [];
+    for (const k of Array.isArray(keys) ? keys : []) {
+      const copy = this.steps.get(`${step}[${k}]`);
+      if (!copy) continue;
+      if (copy.status === 'FAILURE' || copy.status === 'CANCELED' || copy.status === 'NOT_STARTED') return 'blocked';
+      if (copy.status === 'SUCCESS' && copy.produced.has(output)) {
+        refs.push({ runId: this.runId, step: copy.key, output });
+      }
+    }
+    return refs;
+  }
+}
