@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { DefinitionError, GraphError } from '../errors/index.js';
 import { Composition, compose, type InputBinding, type NodeSpec } from './composition.js';
 import { NAME_PATTERN, type Op, type OpDefinition } from './op.js';
@@ -34,6 +35,11 @@ export interface PipelineDefinition {
   readonly order: readonly string[];
   /** Changes when the graph or any op's code changes; workers refuse steps of a plan with another fingerprint. */
   readonly fingerprint: string;
+  /**
+   * Path of the module that declared the pipeline (from the call stack), so that child processes can load
+   * the same code. Undefined when it cannot be told (e.g. declared in a REPL).
+   */
+  readonly sourceFile?: string;
 }
 
 /** Declares a pipeline. Graph errors (cycles, unknown inputs, duplicates) are thrown here. */
@@ -71,6 +77,7 @@ export function pipeline(options: PipelineOptions): PipelineDefinition {
     nodes: ordered,
     order: Object.freeze(order),
     fingerprint: fingerprintOf(name, ordered, resources),
+    sourceFile: callerFile(),
   });
 }
 
@@ -199,4 +206,21 @@ function fingerprintOf(
   }
   for (const [rname, r] of Object.entries(resources)) hash.update(`${rname}:${r.setup.toString()}`);
   return hash.digest('hex').slice(0, 16);
+}
+
+// This package's root (src/ or dist/ sits below it); frames inside it are not the caller.
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The first file on the call stack outside this module: the module that called pipeline(). */
+function callerFile(): string | undefined {
+  const stack = new Error().stack?.split('\n').slice(1) ?? [];
+  for (const line of stack) {
+    const match = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):\d+:\d+\)?\s*$/.exec(line);
+    const file = match?.[1];
+    if (!file) continue;
+    const path = file.startsWith('file://') ? fileURLToPath(file) : file;
+    if (path.startsWith(PACKAGE_ROOT) || path.includes('/node_modules/')) continue;
+    return path;
+  }
+  return undefined;
 }

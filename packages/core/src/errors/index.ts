@@ -1,4 +1,5 @@
 export { ConfigError, type ConfigIssue } from './config-error.js';
+export { DecodeError } from './decode-error.js';
 export { DefinitionError } from './definition-error.js';
 export { GraphError } from './graph-error.js';
 export { LoadError } from './load-error.js';

@@ -49,6 +49,8 @@ export interface ExecutePlanOptions extends Omit<ExecuteOptions, 'runConfig' | '
   existingRun?: boolean;
   /** Resume: a state rebuilt from the stored events. */
   state?: RunState;
+  /** How often storage is checked for a cancel request from another process. Default 1,000 ms. */
+  cancelPollMs?: number;
 }
 
 /** A run in progress. */
@@ -201,10 +203,19 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
       }
     },
   });
+  // `stepwise cancel` from another process marks the run CANCELING in storage; notice it.
+  const cancelPoll = setInterval(() => {
+    instance.storage.getRun(runId).then(
+      (run) => run?.status === 'CANCELING' && coordinator.cancel('canceled by request'),
+      () => {},
+    );
+  }, options.cancelPollMs ?? 1_000);
+  cancelPoll.unref();
   let outcome: Awaited<ReturnType<RunCoordinator['run']>>;
   try {
     outcome = await coordinator.run();
   } finally {
+    clearInterval(cancelPoll);
     await writer.flush().catch((error) => logger.error({ err: error }, 'could not store the run events'));
   }
   await instance.storage.updateRun(runId, { status: outcome, endedAt: Date.now() });

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError, LoadError } from '../errors/index.js';
+import { deepMerge, isPlainObject } from './deep-merge.js';
+import { describeType } from './format-issues.js';
+
+/**
+ * Parses one YAML document that must be a mapping (an empty document is `{}`).
+ * Syntax errors become a ConfigError naming `sourceName`, line and column with the parser's message.
+ *
+ * @param sourceName how the text is named in errors, usually its file path
+ */
+export function parseYaml(text: string, sourceName: string): Record<string, unknown> {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((err) => {
+      const pos = err.linePos?.[0];
+      // The pretty message repeats the position and a source excerpt on later lines; keep the sentence.
+      const sentence = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+      return {
+        path: pos ? `${sourceName}:${pos.line}:${pos.col}` : sourceName,
+        message: pos ? `line ${pos.line}, column ${pos.col}: ${sentence}` : sentence,
+      };
+    });
+    throw new ConfigError(`config file '${sourceName}'`, issues);
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (!isPlainObject(value)) {
+    throw new ConfigError(`config file '${sourceName}'`, [
+      { path: sourceName, message: `the document must be a mapping (key: value), got ${describeType(value)}` },
+    ]);
+  }
+  return value;
+}
+
+/**
+ * Reads YAML files and deep-merges them in order, later files winning (objects merge, arrays and scalars replace).
+ * A missing or unreadable file is a LoadError naming its path; bad YAML is a ConfigError (see {@link parseYaml}).
+ */
+export function loadYamlFiles(paths: readonly string[]): Record<string, unknown> {
+  let merged: Record<string, unknown> = {};
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new LoadError(`config file '${path}' not found`, { cause: err });
+      if (code === 'EISDIR') throw new LoadError(`config file '${path}' is a directory`, { cause: err });
+      throw new LoadError(`config file '${path}' cannot be read: ${(err as Error).message}`, { cause: err });
+    }
+    merged = deepMerge(merged, parseYaml(text, path)) as Record<string, unknown>;
+  }
+  return merged;
+}

@@ -1,0 +1,90 @@
+import type { PoolClient } from 'pg';
+
+/** One schema step, given the quoted schema name. Versions apply in order, each once; add, never edit. */
+export interface PostgresMigration {
+  version: number;
+  sql: (schema: string) => string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    sql: (s) => `
+      CREATE TABLE ${s}.runs (
+        run_id text PRIMARY KEY,
+        pipeline text NOT NULL,
+        status text NOT NULL,
+        run_config json NOT NULL,
+        plan json NOT NULL,
+        tags json NOT NULL,
+        parent_run_id text,
+        root_run_id text,
+        created_at bigint NOT NULL,
+        started_at bigint,
+        ended_at bigint,
+        updated_at bigint NOT NULL
+      );
+      CREATE INDEX runs_status ON ${s}.runs (status, created_at);
+      CREATE INDEX runs_pipeline ON ${s}.runs (pipeline, created_at);
+      CREATE INDEX runs_created_at ON ${s}.runs (created_at);
+      CREATE TABLE ${s}.run_tags (
+        run_id text NOT NULL,
+        key text NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+      CREATE INDEX run_tags_key_value ON ${s}.run_tags (key, value);
+      -- body is json, not jsonb: jsonb rejects \\u0000, which captured output may contain.
+      CREATE TABLE ${s}.events (
+        run_id text NOT NULL,
+        seq integer NOT NULL,
+        type text NOT NULL,
+        step_key text,
+        timestamp bigint NOT NULL,
+        body json NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      );
+      CREATE INDEX events_step ON ${s}.events (run_id, step_key, seq);
+    `,
+  },
+];
+
+/** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */
+export const LOCK_NAMESPACE_MIGRATE = 0x53570001;
+export const LOCK_NAMESPACE_RUN = 0x53570002;
+
+/**
+ * Brings the schema up to date. Holds a session advisory lock keyed by the schema name for the whole
+ * migration, so processes initialising concurrently apply each migration exactly once.
+ *
+ * @param schema the schema name, already validated as a plain identifier
+ */
+export async function migratePostgres(client: PoolClient, schema: string): Promise<void> {
+  const s = `"${schema}"`;
+  await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_NAMESPACE_MIGRATE, schema]);
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
+    );
+    const { rows } = await client.query<{ v: number }>(`SELECT coalesce(max(version), 0) AS v FROM ${s}.schema_version`);
+    const current = rows[0]?.v ?? 0;
+    for (const m of POSTGRES_MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql(s));
+        await client.query(`INSERT INTO ${s}.schema_version (version, applied_at) VALUES ($1, $2)`, [
+          m.version,
+          Date.now(),
+        ]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE_MIGRATE, schema]).catch(() => {});
+  }
+}

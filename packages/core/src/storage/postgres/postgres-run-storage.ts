@@ -1,0 +1,327 @@
+import pg from 'pg';
+import { NotFoundError, StorageError } from '../../errors/index.js';
+import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
+import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
+import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
+
+export interface PostgresRunStorageOptions {
+  /** Connection URL, e.g. `postgres://user:pass@host:5432/db`. */
+  url: string;
+  /** Schema holding Stepwise's tables; created if missing. Default `public`. */
+  schema?: string;
+  /** How long to wait for a connection before failing, in ms. Default 5 000. */
+  connectTimeoutMs?: number;
+  /** Maximum pooled connections. Default 10. */
+  poolSize?: number;
+}
+
+interface RunRow {
+  run_id: string;
+  pipeline: string;
+  status: string;
+  run_config: unknown;
+  plan: RunRecord['plan'];
+  tags: Record<string, string>;
+  parent_run_id: string | null;
+  root_run_id: string | null;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  updated_at: string;
+}
+
+function toRecord(row: RunRow): RunRecord {
+  const run: RunRecord = {
+    runId: row.run_id,
+    pipeline: row.pipeline,
+    status: row.status as RunStatus,
+    runConfig: row.run_config,
+    plan: row.plan,
+    tags: row.tags,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+  if (row.parent_run_id !== null) run.parentRunId = row.parent_run_id;
+  if (row.root_run_id !== null) run.rootRunId = row.root_run_id;
+  if (row.started_at !== null) run.startedAt = Number(row.started_at);
+  if (row.ended_at !== null) run.endedAt = Number(row.ended_at);
+  return run;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** `host:port` of a connection URL, for error messages (never the password). */
+function describeTarget(url: string): string {
+  const parsed = new URL(url);
+  const host = decodeURIComponent(parsed.hostname) || process.env.PGHOST || 'localhost';
+  return `${host}:${parsed.port || process.env.PGPORT || '5432'}`;
+}
+
+/**
+ * Run storage in PostgreSQL: for several machines sharing one instance. Event appends lock each run with a
+ * transaction-scoped advisory lock, so any number of writer processes assign gap-free, duplicate-free seqs.
+ */
+export class PostgresRunStorage implements RunStorage {
+  readonly schema: string;
+  /** `host:port` of the server, as named in errors. */
+  readonly target: string;
+  private readonly pool: pg.Pool;
+  /** Quoted schema, for SQL text. */
+  private readonly s: string;
+  private initialized?: Promise<void>;
+  private closed = false;
+
+  constructor(options: PostgresRunStorageOptions) {
+    try {
+      const protocol = new URL(options.url).protocol;
+      if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new Error(`unsupported protocol '${protocol}'`);
+      this.target = describeTarget(options.url);
+    } catch (err) {
+      throw new StorageError(
+        `invalid PostgreSQL URL: ${(err as Error).message}; check storage.postgres.url in stepwise.yaml ` +
+          '(expected postgres://user:password@host:5432/database)',
+        { cause: err },
+      );
+    }
+    this.schema = options.schema ?? 'public';
+    if (!IDENTIFIER.test(this.schema)) {
+      throw new StorageError(
+        `invalid PostgreSQL schema name '${this.schema}': use letters, digits and _ (check storage.postgres.schema)`,
+      );
+    }
+    this.s = `"${this.schema}"`;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      max: options.poolSize ?? 10,
+    });
+    // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {});
+  }
+
+  init(): Promise<void> {
+    this.initialized ??= this.withClient('migrating the schema', (c) => migratePostgres(c, this.schema)).catch(
+      (err) => {
+        this.initialized = undefined;
+        throw err;
+      },
+    );
+    return this.initialized;
+  }
+
+  private connectError(err: unknown): StorageError {
+    const e = err as NodeJS.ErrnoException;
+    const reason = e.code && !e.message.includes(e.code) ? `${e.code} ${e.message}` : e.message || String(err);
+    return new StorageError(
+      `could not connect to PostgreSQL at ${this.target}: ${reason.split('\n')[0]}; check storage.postgres.url in stepwise.yaml`,
+      { cause: err },
+    );
+  }
+
+  /** Runs `fn` on a pooled connection; connection failures and query failures become StorageErrors. */
+  private async withClient<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StorageError(`PostgreSQL storage at ${this.target} is closed`);
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.connectError(err);
+    }
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof StorageError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      // Connection-level failure mid-query: do not return this client to the pool.
+      broken = code === undefined || /^(E[A-Z]+|08...)$/.test(code);
+      throw new StorageError(
+        `PostgreSQL storage at ${this.target} (schema ${this.schema}): ${what} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Runs `fn` inside BEGIN/COMMIT on one connection, rolling back on error. */
+  private transaction<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(what, async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  private async ready(): Promise<void> {
+    await this.init();
+  }
+
+  private async writeTags(client: pg.PoolClient, runId: string, tags: Record<string, string>): Promise<void> {
+    await client.query(`DELETE FROM ${this.s}.run_tags WHERE run_id = $1`, [runId]);
+    const entries = Object.entries(tags);
+    if (entries.length === 0) return;
+    await client.query(
+      `INSERT INTO ${this.s}.run_tags (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v)`,
+      [runId, entries.map(([k]) => k), entries.map(([, v]) => v)],
+    );
+  }
+
+  async createRun(run: RunRecord): Promise<void> {
+    await this.ready();
+    await this.transaction(`creating run '${run.runId}'`, async (client) => {
+      const result = await client.query(
+        `INSERT INTO ${this.s}.runs (run_id, pipeline, status, run_config, plan, tags, parent_run_id, root_run_id,
+           created_at, started_at, ended_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (run_id) DO NOTHING`,
+        [
+          run.runId,
+          run.pipeline,
+          run.status,
+          JSON.stringify(run.runConfig ?? null),
+          JSON.stringify(run.plan),
+          JSON.stringify(run.tags),
+          run.parentRunId ?? null,
+          run.rootRunId ?? null,
+          run.createdAt,
+          run.startedAt ?? null,
+          run.endedAt ?? null,
+          run.updatedAt,
+        ],
+      );
+      if (result.rowCount === 0) throw new StorageError(`run '${run.runId}' already exists`);
+      await this.writeTags(client, run.runId, run.tags);
+    });
+  }
+
+  async updateRun(runId: string, patch: RunPatch): Promise<void> {
+    await this.ready();
+    await this.transaction(`updating run '${runId}'`, async (client) => {
+      const sets = ['updated_at = $2'];
+      const params: unknown[] = [runId, Date.now()];
+      const set = (column: string, value: unknown) => {
+        params.push(value);
+        sets.push(`${column} = $${params.length}`);
+      };
+      if (patch.status !== undefined) set('status', patch.status);
+      if (patch.startedAt !== undefined) set('started_at', patch.startedAt);
+      if (patch.endedAt !== undefined) set('ended_at', patch.endedAt);
+      if (patch.tags !== undefined) set('tags', JSON.stringify(patch.tags));
+      const result = await client.query(`UPDATE ${this.s}.runs SET ${sets.join(', ')} WHERE run_id = $1`, params);
+      if (result.rowCount === 0) throw new NotFoundError(`run '${runId}' not found`);
+      if (patch.tags !== undefined) await this.writeTags(client, runId, patch.tags);
+    });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    await this.ready();
+    return this.withClient(`reading run '${runId}'`, async (client) => {
+      const { rows } = await client.query<RunRow>(`SELECT * FROM ${this.s}.runs WHERE run_id = $1`, [runId]);
+      return rows[0] && toRecord(rows[0]);
+    });
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+    await this.ready();
+    if (filter.status?.length === 0) return [];
+    return this.withClient('listing runs', async (client) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (filter.status) where.push(`status = ANY(${param(filter.status)}::text[])`);
+      if (filter.pipeline !== undefined) where.push(`pipeline = ${param(filter.pipeline)}`);
+      for (const [key, value] of Object.entries(filter.tags ?? {})) {
+        where.push(`run_id IN (SELECT run_id FROM ${this.s}.run_tags WHERE key = ${param(key)} AND value = ${param(value)})`);
+      }
+      const { rows } = await client.query<RunRow>(
+        `SELECT * FROM ${this.s}.runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at DESC, run_id DESC LIMIT ${param(filter.limit ?? 100)}`,
+        params,
+      );
+      return rows.map(toRecord);
+    });
+  }
+
+  async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.ready();
+    await this.transaction(`appending ${events.length} events`, async (client) => {
+      const runIds = [...new Set(events.map((e) => e.runId))];
+      // One lock per run, taken in a fixed order (by key) so two writers with overlapping batches cannot deadlock.
+      await client.query(
+        `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r ORDER BY h) AS locks`,
+        [LOCK_NAMESPACE_RUN, runIds],
+      );
+      // max(seq) per run through the primary key, not a scan of the run's events.
+      const { rows } = await client.query<{ run_id: string; max: number | null }>(
+        `SELECT r AS run_id, (SELECT max(seq) FROM ${this.s}.events e WHERE e.run_id = r) AS max
+         FROM unnest($1::text[]) AS r`,
+        [runIds],
+      );
+      const next = new Map(rows.map((r) => [r.run_id, (r.max ?? 0) + 1]));
+      const cols = {
+        runId: [] as string[],
+        seq: [] as number[],
+        type: [] as string[],
+        stepKey: [] as Array<string | null>,
+        timestamp: [] as number[],
+        body: [] as string[],
+      };
+      for (const event of events) {
+        const seq = next.get(event.runId) ?? 1;
+        next.set(event.runId, seq + 1);
+        cols.runId.push(event.runId);
+        cols.seq.push(seq);
+        cols.type.push(event.type);
+        cols.stepKey.push(event.stepKey ?? null);
+        cols.timestamp.push(Math.round(event.timestamp));
+        cols.body.push(JSON.stringify(event));
+      }
+      await client.query(
+        `INSERT INTO ${this.s}.events (run_id, seq, type, step_key, timestamp, body)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::json[])`,
+        [cols.runId, cols.seq, cols.type, cols.stepKey, cols.timestamp, cols.body],
+      );
+    });
+  }
+
+  async getEvents(runId: string, filter: EventFilter = {}): Promise<StoredEvent[]> {
+    await this.ready();
+    if (filter.types?.length === 0) return [];
+    return this.withClient(`reading events of run '${runId}'`, async (client) => {
+      const params: unknown[] = [runId, filter.afterSeq ?? 0];
+      const where = ['run_id = $1', 'seq > $2'];
+      if (filter.stepKey !== undefined) {
+        params.push(filter.stepKey);
+        where.push(`step_key = $${params.length}`);
+      }
+      if (filter.types) {
+        params.push(filter.types);
+        where.push(`type = ANY($${params.length}::text[])`);
+      }
+      let sql = `SELECT seq, body FROM ${this.s}.events WHERE ${where.join(' AND ')} ORDER BY seq`;
+      if (filter.limit !== undefined) {
+        params.push(filter.limit);
+        sql += ` LIMIT $${params.length}`;
+      }
+      const { rows } = await client.query<{ seq: number; body: StepwiseEvent }>(sql, params);
+      return rows.map((r) => ({ ...r.body, seq: r.seq }) as StoredEvent);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,67 @@
+import type Database from 'better-sqlite3';
+
+/** One schema step. Versions are applied in order, each once; never edit a released migration, add one. */
+export interface SqliteMigration {
+  version: number;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        status TEXT NOT NULL,
+        run_config TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        parent_run_id TEXT,
+        root_run_id TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        ended_at INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX runs_status ON runs (status, created_at);
+      CREATE INDEX runs_pipeline ON runs (pipeline, created_at);
+      CREATE INDEX runs_created_at ON runs (created_at);
+      CREATE TABLE run_tags (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX run_tags_key_value ON run_tags (key, value);
+      CREATE TABLE events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        step_key TEXT,
+        timestamp INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX events_step ON events (run_id, step_key, seq);
+    `,
+  },
+];
+
+/**
+ * Brings the schema up to date. Runs under BEGIN IMMEDIATE, which takes the database's write lock before
+ * reading the version, so two processes initialising the same file at once apply each migration once.
+ */
+export function migrateSqlite(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const apply = db.transaction(() => {
+    const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
+    const current = row.v ?? 0;
+    for (const m of SQLITE_MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+    }
+  });
+  apply.immediate();
+}

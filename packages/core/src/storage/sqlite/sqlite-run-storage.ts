@@ -1,0 +1,259 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { NotFoundError, StorageError } from '../../errors/index.js';
+import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
+import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
+import { migrateSqlite } from './migrations.js';
+
+export interface SqliteRunStorageOptions {
+  /** Directory holding the database file; created if missing. */
+  dir: string;
+  /** Database file name inside `dir`. Default `stepwise.db`. */
+  fileName?: string;
+  /**
+   * How long a writer waits for another process's write lock before failing, in ms. Default 10 000.
+   * Longer tolerates more writer processes at the cost of slower failure when one is stuck.
+   */
+  busyTimeoutMs?: number;
+}
+
+interface RunRow {
+  run_id: string;
+  pipeline: string;
+  status: string;
+  run_config: string;
+  plan: string;
+  tags: string;
+  parent_run_id: string | null;
+  root_run_id: string | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+}
+
+function toRecord(row: RunRow): RunRecord {
+  const run: RunRecord = {
+    runId: row.run_id,
+    pipeline: row.pipeline,
+    status: row.status as RunStatus,
+    runConfig: JSON.parse(row.run_config),
+    plan: JSON.parse(row.plan),
+    tags: JSON.parse(row.tags),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.parent_run_id !== null) run.parentRunId = row.parent_run_id;
+  if (row.root_run_id !== null) run.rootRunId = row.root_run_id;
+  if (row.started_at !== null) run.startedAt = row.started_at;
+  if (row.ended_at !== null) run.endedAt = row.ended_at;
+  return run;
+}
+
+/**
+ * Run storage in one SQLite file (WAL mode): the default for a single machine. Several processes may share
+ * the file: writes take the database lock with BEGIN IMMEDIATE and wait up to `busyTimeoutMs` for it.
+ * better-sqlite3 is synchronous; calls are quick enough (a 1,000-event batch is a few ms) not to matter.
+ */
+export class SqliteRunStorage implements RunStorage {
+  readonly dir: string;
+  readonly file: string;
+  private readonly busyTimeoutMs: number;
+  private db?: Database.Database;
+  private closed = false;
+
+  constructor(options: SqliteRunStorageOptions) {
+    this.dir = options.dir;
+    this.file = join(options.dir, options.fileName ?? 'stepwise.db');
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+  }
+
+  async init(): Promise<void> {
+    this.open();
+  }
+
+  private open(): Database.Database {
+    if (this.closed) throw new StorageError(`SQLite storage at ${this.file} is closed`);
+    if (this.db) return this.db;
+    const hint = 'check storage.sqlite.dir in stepwise.yaml and that the directory is writable';
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      // SQLite can open a read-only directory's existing file read-only and fail later; fail now instead.
+      accessSync(this.dir, constants.W_OK);
+    } catch (err) {
+      throw new StorageError(`cannot use SQLite storage directory ${this.dir}: ${(err as Error).message}; ${hint}`, {
+        cause: err,
+      });
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(this.file, { timeout: this.busyTimeoutMs });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
+      migrateSqlite(db);
+    } catch (err) {
+      db?.close();
+      throw new StorageError(
+        `cannot open SQLite storage ${this.file} in directory ${this.dir}: ${(err as Error).message}; ${hint}`,
+        { cause: err },
+      );
+    }
+    this.db = db;
+    return db;
+  }
+
+  /** Runs `fn`, turning driver errors into StorageError (Stepwise errors pass through). */
+  private run<T>(what: string, fn: (db: Database.Database) => T): T {
+    const db = this.open();
+    try {
+      return fn(db);
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof StorageError) throw err;
+      throw new StorageError(`SQLite storage ${this.file}: ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async createRun(run: RunRecord): Promise<void> {
+    this.run(`creating run '${run.runId}'`, (db) => {
+      db.transaction(() => {
+        const existing = db.prepare('SELECT 1 FROM runs WHERE run_id = ?').get(run.runId);
+        if (existing) throw new StorageError(`run '${run.runId}' already exists in ${this.file}`);
+        db.prepare(
+          `INSERT INTO runs (run_id, pipeline, status, run_config, plan, tags, parent_run_id, root_run_id,
+             created_at, started_at, ended_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          run.runId,
+          run.pipeline,
+          run.status,
+          JSON.stringify(run.runConfig ?? null),
+          JSON.stringify(run.plan),
+          JSON.stringify(run.tags),
+          run.parentRunId ?? null,
+          run.rootRunId ?? null,
+          run.createdAt,
+          run.startedAt ?? null,
+          run.endedAt ?? null,
+          run.updatedAt,
+        );
+        this.writeTags(db, run.runId, run.tags);
+      }).immediate();
+    });
+  }
+
+  private writeTags(db: Database.Database, runId: string, tags: Record<string, string>): void {
+    db.prepare('DELETE FROM run_tags WHERE run_id = ?').run(runId);
+    const insert = db.prepare('INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)');
+    for (const [key, value] of Object.entries(tags)) insert.run(runId, key, value);
+  }
+
+  async updateRun(runId: string, patch: RunPatch): Promise<void> {
+    this.run(`updating run '${runId}'`, (db) => {
+      db.transaction(() => {
+        const sets: string[] = ['updated_at = ?'];
+        const params: unknown[] = [Date.now()];
+        if (patch.status !== undefined) {
+          sets.push('status = ?');
+          params.push(patch.status);
+        }
+        if (patch.startedAt !== undefined) {
+          sets.push('started_at = ?');
+          params.push(patch.startedAt);
+        }
+        if (patch.endedAt !== undefined) {
+          sets.push('ended_at = ?');
+          params.push(patch.endedAt);
+        }
+        if (patch.tags !== undefined) {
+          sets.push('tags = ?');
+          params.push(JSON.stringify(patch.tags));
+        }
+        const result = db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = ?`).run(...params, runId);
+        if (result.changes === 0) throw new NotFoundError(`run '${runId}' not found`);
+        if (patch.tags !== undefined) this.writeTags(db, runId, patch.tags);
+      }).immediate();
+    });
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return this.run(`reading run '${runId}'`, (db) => {
+      const row = db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
+      return row && toRecord(row);
+    });
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+    return this.run('listing runs', (db) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.status) {
+        if (filter.status.length === 0) return [];
+        where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+        params.push(...filter.status);
+      }
+      if (filter.pipeline !== undefined) {
+          where.push('pipeline = ?');
+          params.push(filter.pipeline);
+        }
+      for (const [key, value] of Object.entries(filter.tags ?? {})) {
+        where.push('run_id IN (SELECT run_id FROM run_tags WHERE key = ? AND value = ?)');
+        params.push(key, value);
+      }
+      const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+      const rows = db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[];
+      return rows.map(toRecord);
+    });
+  }
+
+  async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    this.run(`appending ${events.length} events`, (db) => {
+      const maxSeq = db.prepare('SELECT max(seq) AS s FROM events WHERE run_id = ?');
+      const insert = db.prepare(
+        'INSERT INTO events (run_id, seq, type, step_key, timestamp, body) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      // IMMEDIATE: take the write lock before reading max(seq), so another process cannot read the same max.
+      db.transaction(() => {
+        const next = new Map<string, number>();
+        for (const event of events) {
+          let seq = next.get(event.runId);
+          if (seq === undefined) seq = ((maxSeq.get(event.runId) as { s: number | null }).s ?? 0) + 1;
+          insert.run(event.runId, seq, event.type, event.stepKey ?? null, event.timestamp, JSON.stringify(event));
+          next.set(event.runId, seq + 1);
+        }
+      }).immediate();
+    });
+  }
+
+  async getEvents(runId: string, filter: EventFilter = {}): Promise<StoredEvent[]> {
+    return this.run(`reading events of run '${runId}'`, (db) => {
+      const where = ['run_id = ?', 'seq > ?'];
+      const params: unknown[] = [runId, filter.afterSeq ?? 0];
+      if (filter.stepKey !== undefined) {
+          where.push('step_key = ?');
+          params.push(filter.stepKey);
+        }
+      if (filter.types) {
+        if (filter.types.length === 0) return [];
+        where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
+        params.push(...filter.types);
+      }
+      let sql = `SELECT seq, body FROM events WHERE ${where.join(' AND ')} ORDER BY seq`;
+      if (filter.limit !== undefined) {
+        sql += ' LIMIT ?';
+        params.push(filter.limit);
+      }
+      const rows = db.prepare(sql).all(...params) as Array<{ seq: number; body: string }>;
+      return rows.map((r) => ({ ...(JSON.parse(r.body) as StepwiseEvent), seq: r.seq }) as StoredEvent);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.db?.close();
+    this.db = undefined;
+  }
+}
