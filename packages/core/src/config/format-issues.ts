@@ -35,7 +35,9 @@ export function strippedKeys(schema: z.ZodType, value: unknown, prefix: readonly
         return;
       }
       case 'array':
-        if (Array.isArray(v) && def.element) v.forEach((item, i) => visit(def.element as z.ZodType, item, [...path, i], depth + 1));
+        if (Array.isArray(v) && def.element) {
+          for (let i = 0; i < v.length; i++) visit(def.element, v[i], [...path, i], depth + 1);
+        }
         return;
       case 'record':
         if (!Array.isArray(v) && def.valueType) {

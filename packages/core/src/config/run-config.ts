@@ -205,7 +205,10 @@ function validateOps(
   const entries = new Map<string, Record<string, unknown>>();
   for (const [name, value] of Object.entries(rawOps ?? {})) {
     if (!pipeline.nodes.has(name)) {
-      issue(['ops', name], `unknown key: pipeline '${pipeline.name}' has no step '${name}'${didYouMean(name, pipeline.nodes.keys())}`);
+      issue(
+        ['ops', name],
+        `unknown key: pipeline '${pipeline.name}' has no step '${name}'${didYouMean(name, pipeline.nodes.keys())}`,
+      );
       continue;
     }
     if (value === undefined || value === null) continue;
@@ -214,12 +217,14 @@ function validateOps(
       continue;
     }
     for (const key of Object.keys(value)) {
-      if (key !== 'config' && key !== 'inputs') issue(['ops', name, key], `unknown key${didYouMean(key, ['config', 'inputs'])}`);
+      if (key !== 'config' && key !== 'inputs')
+        issue(['ops', name, key], `unknown key${didYouMean(key, ['config', 'inputs'])}`);
     }
     entries.set(name, value);
   }
   // A ops entry that is not an object was reported; do not also report its config as missing.
-  const broken = (name: string) => rawOps !== undefined && rawOps[name] !== undefined && rawOps[name] !== null && !entries.has(name);
+  const broken = (name: string) =>
+    rawOps !== undefined && rawOps[name] !== undefined && rawOps[name] !== null && !entries.has(name);
 
   for (const node of pipeline.nodes.values()) {
     const entry = entries.get(node.name);
@@ -247,7 +252,8 @@ function validateOps(
       if (parsed.success && unknown.length === 0) {
         out.config = parsed.data;
         keep = true;
-      } else if (!parsed.success) issues.push(...formatZodIssues(parsed.error.issues, rawConfig, ['ops', node.name, 'config']));
+      } else if (!parsed.success)
+        issues.push(...formatZodIssues(parsed.error.issues, rawConfig, ['ops', node.name, 'config']));
       issues.push(...unknown);
     }
 
@@ -335,7 +341,10 @@ function validateResources(
   const entries = new Map<string, Record<string, unknown>>();
   for (const [name, value] of Object.entries(rawResources ?? {})) {
     if (!Object.hasOwn(pipeline.resources, name)) {
-      issue(['resources', name], `unknown key: pipeline '${pipeline.name}' has no resource '${name}'${didYouMean(name, declared)}`);
+      issue(
+        ['resources', name],
+        `unknown key: pipeline '${pipeline.name}' has no resource '${name}'${didYouMean(name, declared)}`,
+      );
       continue;
     }
     if (value === undefined || value === null) continue;
@@ -400,7 +409,9 @@ export function runConfigSchema(pipeline: PipelineDefinition): z.ZodType<RunConf
       const binding = node.inputs[name];
       if (binding !== undefined) {
         const path = formatPath(['ops', node.name, 'inputs', name]);
-        inputsShape[name] = z.never({ error: `input fed twice: ${path} is also fed by ${describeBinding(binding)}` }).optional();
+        inputsShape[name] = z
+          .never({ error: `input fed twice: ${path} is also fed by ${describeBinding(binding)}` })
+          .optional();
       } else if (inputIsOptional(inSchema)) inputsShape[name] = inSchema.optional();
       else {
         inputsShape[name] = inSchema;
@@ -420,7 +431,10 @@ export function runConfigSchema(pipeline: PipelineDefinition): z.ZodType<RunConf
       resourcesShape[name] = z.strictObject({ config: schema });
       resourcesRequired = true;
     } else {
-      resourcesShape[name] = z.strictObject({ config: schema ? schema.optional() : noConfig }).nullable().optional();
+      resourcesShape[name] = z
+        .strictObject({ config: schema ? schema.optional() : noConfig })
+        .nullable()
+        .optional();
     }
   }
   const ops = z.strictObject(opsShape);

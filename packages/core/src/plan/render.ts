@@ -38,7 +38,8 @@ export function renderPlanText(plan: ExecutionPlan): string {
     const tags = Object.entries(step.tags);
     if (tags.length) parts.push(`tags{${tags.map(([k, v]) => `${k}=${v}`).join(', ')}}`);
     const inputs = Object.entries(step.inputs);
-    if (inputs.length) parts.push(`inputs: ${inputs.map(([name, input]) => `${name} <- ${describeInput(input)}`).join(', ')}`);
+    if (inputs.length)
+      parts.push(`inputs: ${inputs.map(([name, input]) => `${name} <- ${describeInput(input)}`).join(', ')}`);
     if (step.scope) parts.push(`(mapped over ${step.scope.step}.${step.scope.output})`);
     lines.push(parts.join('  '));
   });

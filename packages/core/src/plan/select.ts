@@ -1,5 +1,5 @@
 import { didYouMean } from '../config/format-issues.js';
-import type { NodeSpec } from '../definitions/composition.js';
+import type { InputBinding, NodeSpec } from '../definitions/composition.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { SelectionError } from '../errors/index.js';
 
@@ -20,12 +20,25 @@ export interface StepGraph {
  * copied before the items are known) and, for a collect of a template, that template's own source.
  */
 export function upstreamOf(node: NodeSpec, nodes: ReadonlyMap<string, NodeSpec>): string[] {
-  // A Set keeps a wide fan-in linear; insertion order keeps the list stable.
-  const ups = new Set<string>();
-  const add = (key: string) => ups.add(key);
-  for (const binding of Object.values(node.inputs)) {
-    if (binding.kind === 'fanIn') for (const s of binding.sources) add(s.node);
-    else {
+  // Hot path of 100k-step plans: plain loops, no closures; a Set only once a fan-in makes the list long.
+  const ups: string[] = [];
+  let seen: Set<string> | undefined;
+  const add = (key: string): void => {
+    if (seen) {
+      if (!seen.has(key)) {
+        seen.add(key);
+        ups.push(key);
+      }
+    } else if (!ups.includes(key)) {
+      ups.push(key);
+      if (ups.length > 16) seen = new Set(ups);
+    }
+  };
+  for (const input in node.inputs) {
+    const binding = node.inputs[input] as InputBinding;
+    if (binding.kind === 'fanIn') {
+      for (const s of binding.sources) add(s.node);
+    } else {
       add(binding.node);
       if (binding.kind === 'collect') {
         const scope = nodes.get(binding.node)?.scope;
@@ -34,7 +47,7 @@ export function upstreamOf(node: NodeSpec, nodes: ReadonlyMap<string, NodeSpec>)
     }
   }
   if (node.scope) add(node.scope.node);
-  return [...ups];
+  return ups;
 }
 
 // Only pipelines are cached: they are frozen, while a plan-like object may change between calls.
@@ -79,12 +92,7 @@ const CLAUSE = /^(\*|\++)?\s*([A-Za-z0-9_][A-Za-z0-9_-]*)\s*(\*|\++)?$/;
 /** Depth from an operator: `*` is unlimited, `+` per level, none is 0. */
 const depthOf = (op: string | undefined) => (op === undefined ? 0 : op === '*' ? Number.POSITIVE_INFINITY : op.length);
 
-function walk(
-  start: string,
-  depth: number,
-  edges: ReadonlyMap<string, readonly string[]>,
-  into: Set<string>,
-): void {
+function walk(start: string, depth: number, edges: ReadonlyMap<string, readonly string[]>, into: Set<string>): void {
   if (depth === 0) return;
   let frontier = [start];
   const seen = new Set<string>([start]);
@@ -122,7 +130,9 @@ export function selectSteps(source: PipelineDefinition | StepGraphLike, expr: st
     for (const rawClause of clauses) {
       const clause = rawClause.trim();
       if (clause === '') {
-        throw new SelectionError(`step selection ${JSON.stringify(e)} has an empty clause; separate step names with single commas`);
+        throw new SelectionError(
+          `step selection ${JSON.stringify(e)} has an empty clause; separate step names with single commas`,
+        );
       }
       if (clause === '*') {
         for (const key of graph.keys) selected.add(key);
