@@ -1,1 +1,23 @@
-export {};
+import { registerQueueExecutor } from './register.js';
+
+export { EventConsumer, type EventConsumerOptions } from './event-consumer.js';
+export { DEFAULT_PREFIX, RedisKeys } from './keys.js';
+export { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
+export { jobIdOf, QueueExecutor } from './queue-executor.js';
+export { createRedis, defaultRedisUrl, redactUrl, type ConnectionOptions } from './redis-connection.js';
+export { RedisIOManager, type RedisIOManagerOptions, ValueTooLargeError } from './redis-io-manager.js';
+export { registerQueueExecutor } from './register.js';
+export {
+  decodeEventEntry,
+  encodeEventEntry,
+  type IOLocation,
+  MalformedMessageError,
+  MAX_MESSAGE_BYTES,
+  parseJobData,
+  type StepJobData,
+  WIRE_VERSION,
+} from './wire.js';
+export { listWorkers, removeWorker, WORKER_TTL_MS, type WorkerInfo, writeHeartbeat } from './worker-registry.js';
+
+registerQueueExecutor();
+export { EventPublisher } from './event-publisher.js';

@@ -1,1 +1,4 @@
-export {};
+export { registerCommands, WorkerStartError } from './commands.js';
+export { JobProcessor, type JobProcessorDeps, type RunningStep } from './job-processor.js';
+export { WorkerMetrics } from './metrics.js';
+export { StepwiseWorker, type StepwiseWorkerOptions } from './worker.js';

@@ -29,6 +29,10 @@ export const queueExecutionSchema = z.strictObject({
   maxStepsInFlight: z.number().int().positive().optional(),
   /** Fail a step still waiting in the queue after this long; 0 waits forever. */
   queueTimeoutMs: z.number().int().min(0).optional(),
+  /** Warn (ENGINE_EVENT) when a queued step's queue has had no live worker for this long. */
+  noWorkerGraceMs: z.number().int().min(0).optional(),
+  /** How often in-flight steps are checked for a queue timeout or a lost job. */
+  watchIntervalMs: z.number().int().positive().optional(),
 });
 
 // YAML writes `inProcess:` (no value) as null; read it as "no options".

@@ -79,6 +79,8 @@ export interface OpOptions<
   /** Unique within a pipeline unless aliased with `op.as(name)`. Letters, digits, `_` and `-`. */
   name: string;
   description?: string;
+  /** Code version of the op; part of the pipeline fingerprint (see `pipeline({ version })`). */
+  version?: string;
   /** Schema of the op's config (`ops.<name>.config` in the run config). Defaults apply. */
   config?: C;
   /** Named inputs with their schemas; values are validated before compute runs. */
@@ -111,6 +113,7 @@ export interface OpDefinition {
   readonly kind: 'op';
   readonly name: string;
   readonly description?: string;
+  readonly version?: string;
   readonly configSchema?: Schema;
   readonly ins: Readonly<Record<string, Schema>>;
   readonly outputs: readonly OutputDefinition[];
@@ -193,6 +196,7 @@ export function op<
     kind: 'op' as const,
     name,
     description: options.description,
+    version: options.version,
     configSchema: options.config,
     ins: Object.freeze({ ...(options.ins ?? {}) }),
     outputs: Object.freeze(outputs),

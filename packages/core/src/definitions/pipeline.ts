@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DefinitionError, GraphError } from '../errors/index.js';
 import { Composition, compose, type InputBinding, type NodeSpec } from './composition.js';
-import { NAME_PATTERN, type Op, type OpDefinition } from './op.js';
+import { NAME_PATTERN, type OpDefinition } from './op.js';
 import type { ResourceDefinition } from './resource.js';
 
 /** A source in the declarative `deps` form: `'node'` (its `result`), `'node.output'`, or a list (fan-in). */
@@ -11,6 +11,11 @@ export type DepSource = string | string[];
 export interface PipelineOptions {
   name: string;
   description?: string;
+  /**
+   * Code version; part of the fingerprint, so workers running another version refuse this pipeline's steps.
+   * Bump it (or set it from your build, e.g. a git sha) when compute code changes without the graph changing.
+   */
+  version?: string;
   /** Tags copied onto every run of the pipeline. */
   tags?: Record<string, string>;
   /** Resources by name, built once per process and given to ops as `ctx.resources[name]`. */
@@ -18,7 +23,7 @@ export interface PipelineOptions {
   /** Composition: call ops inside to wire the graph. */
   build?: () => void;
   /** Declarative alternative to `build`: nodes by step name ... */
-  nodes?: Record<string, Op | OpDefinition>;
+  nodes?: Record<string, { readonly definition: OpDefinition } | OpDefinition>;
   /** ... and, per node, where each input comes from. */
   deps?: Record<string, Record<string, DepSource>>;
 }
@@ -76,14 +81,14 @@ export function pipeline(options: PipelineOptions): PipelineDefinition {
     resources: Object.freeze(resources),
     nodes: ordered,
     order: Object.freeze(order),
-    fingerprint: fingerprintOf(name, ordered, resources),
+    fingerprint: fingerprintOf(name, ordered, resources, options.version),
     sourceFile: callerFile(),
   });
 }
 
 function nodesFromDeps(
   pipelineName: string,
-  declared: Record<string, Op | OpDefinition>,
+  declared: Record<string, { readonly definition: OpDefinition } | OpDefinition>,
   deps: Record<string, Record<string, DepSource>>,
 ): Map<string, NodeSpec> {
   const where = `pipeline '${pipelineName}'`;
@@ -180,10 +185,16 @@ function topologicalOrder(pipelineName: string, nodes: Map<string, NodeSpec>): s
   return order;
 }
 
+/**
+ * A hash of the graph's shape: steps, ops, wiring, tags, outputs, retry policies, resources, and the code
+ * versions users declare. Function bodies are left out on purpose: the coordinator and the workers may load the
+ * same source through different transpilers (tsc, esbuild, vite), which print functions differently.
+ */
 function fingerprintOf(
   name: string,
   nodes: Map<string, NodeSpec>,
   resources: Record<string, ResourceDefinition>,
+  version: string | undefined,
 ): string {
   const hash = createHash('sha256');
   hash.update(name);
@@ -202,9 +213,10 @@ function fingerprintOf(
         op.configSchema ? 1 : 0,
       ]),
     );
-    hash.update(op.compute.toString());
+    if (op.version !== undefined) hash.update(`v:${op.version}`);
   }
-  for (const [rname, r] of Object.entries(resources)) hash.update(`${rname}:${r.setup.toString()}`);
+  hash.update(JSON.stringify(Object.keys(resources)));
+  if (version !== undefined) hash.update(`v:${version}`);
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -22,7 +22,7 @@ export interface ResourceDefinition<T = unknown> {
   readonly description?: string;
   readonly configSchema?: z.ZodType;
   readonly setup: (ctx: ResourceInitContext<unknown>) => T | Promise<T>;
-  readonly teardown?: (value: T) => void | Promise<void>;
+  teardown?(value: T): void | Promise<void>;
 }
 
 /** Declares a resource: a client, pool or handle built once per process and given to ops by name. */

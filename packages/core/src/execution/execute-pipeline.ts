@@ -180,7 +180,7 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
   }
   const writer = new EventWriter(instance.storage);
   const errors = new Map<string, SerializedError>();
-  const io = new CachingIOManager(instance.io);
+  const io = new CachingIOManager(executor.runIO?.(instance) ?? instance.io);
   const coordinator = new RunCoordinator({
     runId,
     plan,
@@ -221,6 +221,7 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
   await instance.storage.updateRun(runId, { status: outcome, endedAt: Date.now() });
   const result = buildRunResult(coordinator.state, pipeline.name, outcome, Date.now() - now, errors, io);
   if (options.loadOutputs !== false) await result.loadOutputs().catch(() => {});
+  await executor.dispose?.();
   return result;
 }
 

@@ -74,7 +74,8 @@ export async function executeStep(
     const definition = op;
     let log: Logger | undefined;
     const ctx = {
-      config: task.config,
+      // The plan records "no config" as null (JSON has no undefined).
+      config: task.config === null ? undefined : task.config,
       runId,
       stepKey,
       attempt,

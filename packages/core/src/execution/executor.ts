@@ -34,4 +34,11 @@ export interface Executor {
   /** Steps in flight at once. */
   readonly maxConcurrent: number;
   start(ctx: LaunchContext): Promise<StepLauncher>;
+  /**
+   * The IO manager the run's steps must use, when the instance's cannot reach where the steps run
+   * (e.g. an in-memory one with remote workers). Default: the instance's.
+   */
+  runIO?(instance: Instance): IOManager;
+  /** Releases what the executor holds across the run (connections), once the run and its result are done. */
+  dispose?(): Promise<void>;
 }

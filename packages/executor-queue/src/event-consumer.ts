@@ -1,0 +1,117 @@
+import type { StepwiseEvent } from '@stepwise/core';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisKeys } from './keys.js';
+import { decodeEventEntry } from './wire.js';
+
+export interface EventConsumerOptions {
+  /** A connection of its own: XREAD BLOCK holds it. */
+  redis: Redis;
+  /** A shared, non-blocking connection for side writes (dead letters). */
+  commands: Redis;
+  keys: RedisKeys;
+  runId: string;
+  logger: Logger;
+  onEvent: (event: StepwiseEvent) => void;
+  /** Stream id to read after. Default `0` (the whole stream). */
+  fromId?: string;
+  /** How long one XREAD blocks, so stop() is noticed. Default 1,000 ms. */
+  blockMs?: number;
+}
+
+/**
+ * Reads one run's event stream in order from its last id, across reconnects, and hands each event over once.
+ * A retried XADD can store an entry twice; entries carry `<producer>:<seq>` ids, and since a producer's entries
+ * reach the stream in seq order, an entry whose seq is not above its producer's last is a duplicate.
+ * Malformed entries are logged and dead-lettered; reading goes on.
+ */
+export class EventConsumer {
+  private lastId: string;
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly lastSeq = new Map<string, number>();
+  /** Entries read, duplicates and malformed ones included. */
+  entriesRead = 0;
+  duplicates = 0;
+  malformed = 0;
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.lastId = options.fromId ?? '0';
+  }
+
+  get position(): string {
+    return this.lastId;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { redis, keys, runId, logger } = this.options;
+    const stream = keys.runEvents(runId);
+    const blockMs = this.options.blockMs ?? 1_000;
+    let failures = 0;
+    while (this.running) {
+      let reply: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+      try {
+        reply = (await redis.xreadBuffer('COUNT', 2_000, 'BLOCK', blockMs, 'STREAMS', stream, this.lastId)) as typeof reply;
+        failures = 0;
+      } catch (error) {
+        if (!this.running) break;
+        failures++;
+        if (failures === 1) logger.warn({ err: (error as Error).message, runId }, 'reading the run event stream failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 2_000)));
+        continue;
+      }
+      if (!reply) continue;
+      for (const [, entries] of reply) {
+        for (const [idBuf, fields] of entries) {
+          this.lastId = idBuf.toString();
+          this.entriesRead++;
+          this.handle(this.lastId, fields);
+        }
+      }
+    }
+  }
+
+  private handle(streamId: string, fields: Buffer[]): void {
+    const { logger, runId } = this.options;
+    let decoded: ReturnType<typeof decodeEventEntry>;
+    try {
+      decoded = decodeEventEntry(fields);
+      if (decoded.event.runId !== runId) throw new Error(`entry names run ${decoded.event.runId}`);
+    } catch (error) {
+      this.malformed++;
+      logger.error({ err: (error as Error).message, runId, streamId }, 'malformed entry on the run event stream; dead-lettered');
+      this.deadLetter(streamId, fields, (error as Error).message);
+      return;
+    }
+    const colon = decoded.id.lastIndexOf(':');
+    const producer = decoded.id.slice(0, colon);
+    const seq = Number(decoded.id.slice(colon + 1));
+    if (colon > 0 && Number.isFinite(seq)) {
+      const last = this.lastSeq.get(producer) ?? -1;
+      if (seq <= last) {
+        this.duplicates++;
+        return;
+      }
+      this.lastSeq.set(producer, seq);
+    }
+    this.options.onEvent(decoded.event);
+  }
+
+  private deadLetter(streamId: string, fields: Buffer[], reason: string): void {
+    const { commands, keys, runId } = this.options;
+    const args: Array<string | Buffer> = ['source', keys.runEvents(runId), 'streamId', streamId, 'reason', reason];
+    for (let i = 0; i + 1 < fields.length; i += 2) args.push(`field:${fields[i]?.toString()}`, fields[i + 1] as Buffer);
+    commands.xadd(keys.deadLetter, 'MAXLEN', '~', 10_000, '*', ...args).catch(() => {});
+  }
+}

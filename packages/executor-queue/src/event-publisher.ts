@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { StepwiseEvent } from '@stepwise/core';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './keys.js';
+import { encodeEventEntry } from './wire.js';
+
+/**
+ * Appends step events to their runs' streams. Events written in one tick go out in one pipeline (one round trip),
+ * in order. Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
+ */
+export class EventPublisher {
+  private readonly producer = randomUUID();
+  private seq = 0;
+  private batch: Array<{ stream: string; fields: ReturnType<typeof encodeEventEntry> }> = [];
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly onError?: (error: unknown) => void,
+  ) {}
+
+  /** Queues an event; it is sent with the others of this tick. */
+  publish(event: StepwiseEvent): void {
+    if (this.batch.length === 0) queueMicrotask(() => this.send());
+    this.batch.push({ stream: this.keys.runEvents(event.runId), fields: encodeEventEntry(event, `${this.producer}:${this.seq++}`) });
+  }
+
+  /** Resolves once every event published so far is in Redis. */
+  async flush(): Promise<void> {
+    if (this.batch.length > 0) this.send();
+    await this.inFlight;
+  }
+
+  private send(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    // Chained so that batches reach Redis in order even across reconnects.
+    this.inFlight = this.inFlight.then(async () => {
+      // Retried until Redis takes it: an event must not be lost. Entries that did land are sent again with
+      // the same ids, and the coordinator drops those copies.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const pipeline = this.redis.pipeline();
+          for (const { stream, fields } of batch) pipeline.xadd(stream, '*', ...fields);
+          const results = await pipeline.exec();
+          const failed = results?.find(([error]) => error);
+          if (failed?.[0]) throw failed[0];
+          return;
+        } catch (error) {
+          this.onError?.(error);
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(attempt, 5), 2_000)));
+        }
+      }
+    });
+  }
+}

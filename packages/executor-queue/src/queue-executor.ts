@@ -1,0 +1,360 @@
+import {
+  type Executor,
+  FsIOManager,
+  type Instance,
+  type IOManager,
+  type LaunchContext,
+  makeEvent,
+  serializeError,
+  type StepLauncher,
+  type StepTask,
+  type StepwiseEvent,
+} from '@stepwise/core';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { EventConsumer } from './event-consumer.js';
+import { RedisKeys } from './keys.js';
+import { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
+import { createRedis, redactUrl } from './redis-connection.js';
+import { RedisIOManager } from './redis-io-manager.js';
+import { listWorkers } from './worker-registry.js';
+import { type IOLocation, type StepJobData, WIRE_VERSION } from './wire.js';
+
+/** BullMQ forbids ':' in queue names; we also keep them printable. */
+const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
+
+interface InFlight {
+  task: StepTask;
+  queue: string;
+  jobId: string;
+  attempt: number;
+  enqueuedAt: number;
+  startedAt?: number;
+  workerId?: string;
+  lastEventAt: number;
+  warnedNoWorker?: boolean;
+}
+
+/** The id of a step attempt's job: dedupes a re-dispatch of the same attempt (e.g. after coordinator recovery). */
+export function jobIdOf(runId: string, stepKey: string, attempt: number): string {
+  return `${runId}|${stepKey}|${attempt}`;
+}
+
+/**
+ * Runs steps on `stepwise worker` processes: each ready step becomes a BullMQ job on the queue its op's `queue`
+ * tag names; workers report the step's events on the run's Redis stream, which this coordinator reads in order.
+ */
+export class QueueExecutor implements Executor {
+  readonly kind = 'queue';
+  readonly maxConcurrent: number;
+  readonly options: ResolvedQueueOptions;
+  private redisIO?: RedisIOManager;
+  private commands?: Redis;
+
+  constructor(options: QueueExecutorOptions = {}) {
+    this.options = resolveQueueOptions(options);
+    this.maxConcurrent = this.options.maxStepsInFlight;
+  }
+
+  private connection(): Redis {
+    this.commands ??= createRedis({ url: this.options.redisUrl, name: 'stepwise-coordinator' });
+    return this.commands;
+  }
+
+  /** Outputs must be reachable from every worker: keep a shared-volume fs IO manager, else use Redis. */
+  runIO(instance: Instance): IOManager {
+    if (instance.io instanceof FsIOManager) return instance.io;
+    this.redisIO ??= new RedisIOManager(this.connection(), { prefix: this.options.prefix });
+    return this.redisIO;
+  }
+
+  async start(ctx: LaunchContext): Promise<StepLauncher> {
+    const { options } = this;
+    const logger = ctx.logger.child({ runId: ctx.runId });
+    const keys = new RedisKeys(options.prefix);
+    const commands = this.connection();
+    try {
+      await withTimeout(commands.ping(), 10_000);
+    } catch (error) {
+      throw new Error(
+        `cannot reach Redis at ${redactUrl(options.redisUrl)} for the queue executor: ${(error as Error).message}; start Redis or set execution.queue.redisUrl / REDIS_URL`,
+      );
+    }
+    const blocking = createRedis({ url: options.redisUrl, logger, name: 'stepwise-events' });
+    const queueConnection = createRedis({ url: options.redisUrl, logger, name: 'stepwise-dispatch' });
+    const queues = new Map<string, Queue>();
+    const queueFor = (name: string) => {
+      let q = queues.get(name);
+      if (!q) {
+        q = new Queue(name, { connection: queueConnection, prefix: options.prefix });
+        q.on('error', (error) => logger.warn({ err: error.message, queue: name }, 'queue error'));
+        queues.set(name, q);
+      }
+      return q;
+    };
+    const runIO = this.runIO(ctx.instance);
+    const io: IOLocation = runIO instanceof FsIOManager ? { kind: 'fs', dir: runIO.dir } : { kind: 'redis' };
+    const inFlight = new Map<string, InFlight>();
+    let closed = false;
+
+    const emit = (event: StepwiseEvent) => ctx.receive(event);
+    const engineEvent = (kind: string, message: string, details: Record<string, unknown>, stepKey?: string) =>
+      emit(makeEvent('ENGINE_EVENT', ctx.runId, { kind, details }, { message, stepKey }));
+
+    const consumer = new EventConsumer({
+      redis: blocking,
+      commands,
+      keys,
+      runId: ctx.runId,
+      logger,
+      onEvent: (event) => {
+        const entry = event.stepKey === undefined ? undefined : inFlight.get(event.stepKey);
+        if (entry && event.attempt !== undefined && event.attempt >= entry.attempt) {
+          entry.lastEventAt = Date.now();
+          if (event.type === 'STEP_START') {
+            if (event.attempt > entry.attempt) {
+              // BullMQ found the job stalled and handed it to another worker: the first one is gone.
+              engineEvent(
+                'worker_lost',
+                `worker ${entry.workerId ?? '(unknown)'} was lost while running step '${entry.task.key}' (attempt ${entry.attempt}); it runs again as attempt ${event.attempt} on ${event.workerId ?? 'another worker'}`,
+                { lostWorker: entry.workerId ?? null, attempt: entry.attempt, newAttempt: event.attempt },
+                entry.task.key,
+              );
+              entry.attempt = event.attempt;
+            }
+            entry.startedAt = Date.now();
+            entry.workerId = event.workerId;
+          }
+          if (event.type === 'STEP_SUCCESS' || event.type === 'STEP_FAILURE' || event.type === 'STEP_UP_FOR_RETRY') {
+            inFlight.delete(entry.task.key);
+          }
+        }
+        emit(event);
+      },
+    });
+    consumer.start();
+
+    // Ready steps are gathered for one tick and added with one addBulk per queue.
+    let pending: Array<{ queue: string; data: StepJobData; delayMs: number }> = [];
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = () => {
+      const batch = pending;
+      pending = [];
+      const byQueue = new Map<string, typeof batch>();
+      for (const item of batch) {
+        const list = byQueue.get(item.queue);
+        if (list) list.push(item);
+        else byQueue.set(item.queue, [item]);
+      }
+      flushing = flushing.then(() =>
+        Promise.all(
+          [...byQueue].map(async ([name, items]) => {
+            try {
+              await queueFor(name).addBulk(
+                items.map(({ data, delayMs }) => ({
+                  name: data.task.op,
+                  data,
+                  opts: {
+                    jobId: jobIdOf(data.runId, data.task.key, data.attempt),
+                    delay: delayMs > 0 ? delayMs : undefined,
+                    priority: priorityOf(data.task.tags),
+                    removeOnComplete: true,
+                    removeOnFail: true,
+                    attempts: 1,
+                  },
+                })),
+              );
+            } catch (error) {
+              for (const { data } of items) {
+                inFlight.delete(data.task.key);
+                emit(
+                  makeEvent(
+                    'STEP_FAILURE',
+                    ctx.runId,
+                    { error: serializeError(error) },
+                    { stepKey: data.task.key, attempt: data.attempt, message: `could not enqueue step: ${(error as Error).message}` },
+                  ),
+                );
+              }
+            }
+          }),
+        ).then(() => {}),
+      );
+    };
+
+    const launch = (task: StepTask, attempt: number, delayMs: number) => {
+      if (closed) return;
+      const queue = task.tags.queue ?? options.defaultQueue;
+      if (!QUEUE_NAME.test(queue)) {
+        emit(
+          makeEvent(
+            'STEP_FAILURE',
+            ctx.runId,
+            { error: { name: 'ConfigError', message: `queue name '${queue}' is invalid: use letters, digits, '.', '_' and '-'` } },
+            { stepKey: task.key, attempt, message: `invalid queue name '${queue}'` },
+          ),
+        );
+        return;
+      }
+      const now = Date.now();
+      inFlight.set(task.key, {
+        task,
+        queue,
+        jobId: jobIdOf(ctx.runId, task.key, attempt),
+        attempt,
+        enqueuedAt: now + Math.max(0, delayMs),
+        lastEventAt: now + Math.max(0, delayMs),
+      });
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({
+        queue,
+        delayMs,
+        data: {
+          v: WIRE_VERSION,
+          runId: ctx.runId,
+          pipeline: ctx.pipeline.name,
+          fingerprint: ctx.plan.fingerprint,
+          attempt,
+          task,
+          resources: ctx.plan.resources,
+          io,
+        },
+      });
+    };
+
+    const watchdog = setInterval(() => {
+      void watch().catch((error) => logger.warn({ err: (error as Error).message }, 'queue watchdog check failed'));
+    }, options.watchIntervalMs);
+    watchdog.unref();
+    let watching = false;
+    const watch = async () => {
+      if (watching || inFlight.size === 0) return;
+      watching = true;
+      try {
+        const now = Date.now();
+        const waiting = [...inFlight.values()].filter((f) => f.startedAt === undefined && now > f.enqueuedAt);
+        if (waiting.length > 0) {
+          const live = await listWorkers(commands, keys);
+          const served = new Set(live.flatMap((w) => (w.draining ? [] : w.queues)));
+          for (const f of waiting) {
+            const waited = now - f.enqueuedAt;
+            if (!f.warnedNoWorker && !served.has(f.queue) && waited >= options.noWorkerGraceMs) {
+              f.warnedNoWorker = true;
+              engineEvent(
+                'no_worker',
+                `step '${f.task.key}' is waiting in queue '${f.queue}', which no live worker serves; start one with: stepwise worker -f FILE --queue ${f.queue}`,
+                { queue: f.queue, waitedMs: waited },
+                f.task.key,
+              );
+            }
+            if (options.queueTimeoutMs > 0 && waited >= options.queueTimeoutMs && inFlight.get(f.task.key) === f) {
+              const removed = await queueFor(f.queue).remove(f.jobId).catch(() => 0);
+              if (removed === 0 && inFlight.get(f.task.key)?.startedAt !== undefined) continue;
+              inFlight.delete(f.task.key);
+              const message = `step '${f.task.key}' waited ${Math.round(waited / 1000)} s in queue '${f.queue}' and no worker took it (queueTimeoutMs ${options.queueTimeoutMs}); start a worker with --queue ${f.queue}`;
+              emit(
+                makeEvent(
+                  'STEP_FAILURE',
+                  ctx.runId,
+                  { error: { name: 'QueueTimeoutError', message, code: 'QUEUE_TIMEOUT' } },
+                  { stepKey: f.task.key, attempt: f.attempt, message },
+                ),
+              );
+            }
+          }
+        }
+        // A started step silent for long: BullMQ re-queues stalled jobs itself; a job that vanished
+        // (Redis lost its data) or that BullMQ failed would otherwise leave the run waiting forever.
+        const silentFor = options.lockDurationMs * 3;
+        for (const f of [...inFlight.values()]) {
+          if (f.startedAt === undefined || now - f.lastEventAt < silentFor) continue;
+          const state = await queueFor(f.queue)
+            .getJobState(f.jobId)
+            .catch(() => 'error');
+          if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'error') {
+            f.lastEventAt = now;
+            continue;
+          }
+          if (inFlight.get(f.task.key) !== f) continue;
+          inFlight.delete(f.task.key);
+          const message =
+            state === 'unknown'
+              ? `the job of step '${f.task.key}' is gone from Redis (did Redis restart without persistence?); the step's outcome is unknown`
+              : `the job of step '${f.task.key}' ended as '${state}' without reporting an outcome`;
+          engineEvent('step_lost', message, { jobId: f.jobId, jobState: state }, f.task.key);
+          emit(
+            makeEvent(
+              'STEP_FAILURE',
+              ctx.runId,
+              { error: { name: 'StepLostError', message, code: 'STEP_LOST' } },
+              { stepKey: f.task.key, attempt: f.attempt, message },
+            ),
+          );
+        }
+      } finally {
+        watching = false;
+      }
+    };
+
+    return {
+      launch,
+      abort(reason) {
+        void (async () => {
+          await commands.set(keys.runCanceled(ctx.runId), reason, 'EX', 86_400);
+          await commands.publish(keys.cancelChannel, ctx.runId);
+          await flushing;
+          for (const f of inFlight.values()) {
+            const removed = await queueFor(f.queue).remove(f.jobId).catch(() => 0);
+            if (removed === 1) {
+              inFlight.delete(f.task.key);
+              emit(
+                makeEvent(
+                  'STEP_FAILURE',
+                  ctx.runId,
+                  { error: { name: 'StepAbortedError', message: `step '${f.task.key}' was canceled before it started` } },
+                  { stepKey: f.task.key, attempt: f.attempt },
+                ),
+              );
+            }
+          }
+        })().catch((error) => logger.warn({ err: (error as Error).message }, 'cancel: could not reach Redis'));
+      },
+      async close() {
+        closed = true;
+        clearInterval(watchdog);
+        await flushing.catch(() => {});
+        await consumer.stop();
+        await commands.del(keys.runEvents(ctx.runId)).catch(() => {});
+        await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
+        blocking.disconnect();
+        await queueConnection.quit().catch(() => queueConnection.disconnect());
+      },
+    };
+  }
+
+  /** Closes the executor's shared connection (after the run and the loading of its outputs). */
+  async dispose(): Promise<void> {
+    await this.commands?.quit().catch(() => this.commands?.disconnect());
+    this.commands = undefined;
+    this.redisIO = undefined;
+  }
+}
+
+/** BullMQ priority from the `priority` tag: higher tag values run first; no tag, no priority (the fast path). */
+function priorityOf(tags: Record<string, string>): number | undefined {
+  const raw = tags.priority;
+  if (raw === undefined) return undefined;
+  const n = Number.parseInt(raw, 10);
+  if (!Number.isFinite(n)) return undefined;
+  return Math.min(2_097_152, Math.max(1, 1_000_000 - n));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

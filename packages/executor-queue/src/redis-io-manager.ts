@@ -1,0 +1,71 @@
+import { decodeValue, encodeValue, type IOManager, NotFoundError, type OutputRef, StepwiseError } from '@stepwise/core';
+import type { Redis } from 'ioredis';
+import { DEFAULT_PREFIX, RedisKeys } from './keys.js';
+
+/** An output exceeds the Redis IO manager's size limit. */
+export class ValueTooLargeError extends StepwiseError {
+  constructor(what: string, bytes: number, limit: number) {
+    super(
+      'VALUE_TOO_LARGE',
+      `${what} is ${bytes} bytes encoded, over the Redis IO manager's limit of ${limit}; store large data elsewhere (a blob store, or io.fs on a shared volume) and pass a reference, or raise io.redis.maxValueBytes`,
+    );
+  }
+}
+
+export interface RedisIOManagerOptions {
+  prefix?: string;
+  /** Largest encoded value stored. Default 64 MiB (Redis allows 512 MiB, but large values stall it). */
+  maxValueBytes?: number;
+  /** Seconds values are kept. Default 7 days, so re-execution can reuse them; 0 keeps them forever. */
+  ttlSeconds?: number;
+}
+
+/** Stores step outputs in Redis with msgpackr, so that they move between machines without a shared disk. */
+export class RedisIOManager implements IOManager {
+  private readonly keys: RedisKeys;
+  private readonly maxValueBytes: number;
+  private readonly ttlSeconds: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisIOManagerOptions = {},
+  ) {
+    this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
+    this.ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
+  }
+
+  private key(ref: OutputRef): string {
+    return this.keys.value(ref.runId, ref.step, ref.output, ref.mappingKey);
+  }
+
+  async store(ref: OutputRef, value: unknown): Promise<void> {
+    const bytes = encodeValue(value);
+    if (bytes.length > this.maxValueBytes) throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
+    if (this.ttlSeconds > 0) await this.redis.set(this.key(ref), bytes, 'EX', this.ttlSeconds);
+    else await this.redis.set(this.key(ref), bytes);
+  }
+
+  async load(ref: OutputRef): Promise<unknown> {
+    const bytes = await this.redis.getBuffer(this.key(ref));
+    if (bytes === null) throw new NotFoundError(`no stored output ${describe(ref)} in Redis (expired, deleted, or Redis lost its data)`);
+    return decodeValue(bytes, describe(ref));
+  }
+
+  async has(ref: OutputRef): Promise<boolean> {
+    return (await this.redis.exists(this.key(ref))) === 1;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.valuesOfRun(runId), 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await this.redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+}
+
+function describe(ref: OutputRef): string {
+  return `output '${ref.step}.${ref.output}${ref.mappingKey === undefined ? '' : `[${ref.mappingKey}]`}' of run ${ref.runId}`;
+}

@@ -1,0 +1,112 @@
+import { DEFAULT_PREFIX, RedisKeys, createRedis, defaultRedisUrl, listWorkers, redactUrl } from '@stepwise/executor-queue';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { StepwiseWorker } from './worker.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${value}'`);
+    return n;
+  };
+}
+
+/** A usage or start-up error: printed as one line, exit code 2. */
+export class WorkerStartError extends Error {
+  readonly code = 'WORKER_START_FAILED';
+}
+
+/** Adds `stepwise worker` and `stepwise workers` to the CLI. */
+export function registerCommands(program: Command): void {
+  program
+    .command('worker')
+    .description('run steps from Redis queues until SIGTERM (then drain and exit 0)')
+    .requiredOption('-f, --file <file>', 'the definitions file (.ts or .js) the coordinator runs')
+    .option('-q, --queue <name>', 'a queue to serve (repeatable)', collect)
+    .option('--concurrency <n>', 'steps run at once', positiveInt('--concurrency'), 1)
+    .option('--redis <url>', 'Redis URL (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'key prefix shared with the coordinator', DEFAULT_PREFIX)
+    .option('--name <id>', 'worker id shown by `stepwise workers` (default host:pid)')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port', positiveInt('--metrics-port'))
+    .option('--lock-duration <ms>', 'ms without a heartbeat before a step is re-run elsewhere', positiveInt('--lock-duration'))
+    .option('--drain-timeout <ms>', 'ms running steps get to finish on SIGTERM', positiveInt('--drain-timeout'))
+    .action(async (opts) => {
+      const logger = pino(
+        { name: 'stepwise-worker', level: process.env.STEPWISE_LOG_LEVEL ?? 'info' },
+        process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined,
+      );
+      const worker = new StepwiseWorker({
+        file: opts.file,
+        queues: opts.queue,
+        concurrency: opts.concurrency,
+        redisUrl: opts.redis,
+        prefix: opts.prefix,
+        name: opts.name,
+        metricsPort: opts.metricsPort,
+        lockDurationMs: opts.lockDuration,
+        drainTimeoutMs: opts.drainTimeout,
+        logger,
+      });
+      try {
+        await worker.start();
+      } catch (error) {
+        throw new WorkerStartError((error as Error).message);
+      }
+      if (worker.metricsPort !== undefined) logger.info({ port: worker.metricsPort }, 'metrics on /metrics, health on /healthz');
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) {
+            logger.warn({ signal }, 'second signal: exiting without draining');
+            process.exit(1);
+          }
+          stopping = true;
+          logger.info({ signal }, 'stopping');
+          void worker.stop().then((drained) => {
+            process.exitCode = drained ? 0 : 1;
+            resolve();
+          });
+        };
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+      });
+    });
+
+  program
+    .command('workers')
+    .description('list live workers: name, host, queues, running steps')
+    .option('--json', 'one JSON document on stdout')
+    .option('--redis <url>', 'Redis URL (default $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'key prefix shared with the coordinator', DEFAULT_PREFIX)
+    .action(async (opts) => {
+      const url = opts.redis ?? defaultRedisUrl();
+      const redis = createRedis({ url, waitForever: false });
+      redis.on('error', () => {});
+      try {
+        const workers = await Promise.race([
+          listWorkers(redis, new RedisKeys(opts.prefix)),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new WorkerStartError(`cannot reach Redis at ${redactUrl(url)}`)), 5_000).unref(),
+          ),
+        ]);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ workers }, null, 2)}\n`);
+          return;
+        }
+        if (workers.length === 0) {
+          process.stdout.write('no live workers\n');
+          return;
+        }
+        for (const w of workers) {
+          const running = w.running.map((r) => `${r.stepKey}@${r.runId.slice(0, 8)}`).join(', ') || '-';
+          process.stdout.write(
+            `${w.name}  host=${w.host} pid=${w.pid}  queues=${w.queues.join(',')}  concurrency=${w.concurrency}${w.draining ? '  draining' : ''}  running: ${running}\n`,
+          );
+        }
+      } finally {
+        redis.disconnect();
+      }
+    });
+}

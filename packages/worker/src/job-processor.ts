@@ -1,0 +1,182 @@
+import {
+  executeStep,
+  FsIOManager,
+  type IOManager,
+  type LoadedDefinitions,
+  makeEvent,
+  type PipelineDefinition,
+  ResourceManager,
+  type StepwiseEvent,
+} from '@stepwise/core';
+import {
+  type EventPublisher,
+  type IOLocation,
+  parseJobData,
+  type RedisKeys,
+  RedisIOManager,
+  type StepJobData,
+} from '@stepwise/executor-queue';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface RunningStep {
+  runId: string;
+  stepKey: string;
+  attempt: number;
+  startedAt: number;
+  controller: AbortController;
+}
+
+export interface JobProcessorDeps {
+  definitions: LoadedDefinitions;
+  redis: Redis;
+  keys: RedisKeys;
+  publisher: EventPublisher;
+  workerId: string;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+}
+
+/**
+ * Turns one BullMQ job into one step attempt: validates the payload, checks the code matches the run's plan,
+ * executes the step through core's `executeStep`, and publishes its events before the job completes.
+ */
+export class JobProcessor {
+  readonly running = new Map<string, RunningStep>();
+  /** Runs canceled while this worker lives (from the cancel channel). */
+  readonly canceledRuns = new Set<string>();
+  private readonly resources = new Map<string, ResourceManager>();
+  private fsIO?: FsIOManager;
+  private redisIO?: RedisIOManager;
+
+  constructor(private readonly deps: JobProcessorDeps) {}
+
+  /** Aborts the running steps of a canceled run. */
+  cancelRun(runId: string): void {
+    this.canceledRuns.add(runId);
+    for (const step of this.running.values()) {
+      if (step.runId === runId) step.controller.abort(new Error('the run was canceled'));
+    }
+  }
+
+  async process(job: Job, queue: string): Promise<void> {
+    const { deps } = this;
+    let data: StepJobData;
+    try {
+      data = parseJobData(job.data);
+    } catch (error) {
+      await this.deadLetter(job, queue, (error as Error).message);
+      return;
+    }
+    // A job BullMQ re-queued after its worker went silent is a new attempt.
+    const attempt = data.attempt + (job.stalledCounter ?? 0);
+    const { runId } = data;
+    const stepKey = data.task.key;
+    const fail = (message: string, code: string) =>
+      deps.publisher.publish(
+        makeEvent(
+          'STEP_FAILURE',
+          runId,
+          { error: { name: 'WorkerRefusedError', message, code } },
+          { stepKey, attempt, workerId: deps.workerId, message },
+        ),
+      );
+    const pipeline = deps.definitions.pipelines.get(data.pipeline);
+    if (this.canceledRuns.has(runId)) {
+      fail(`step '${stepKey}' was canceled before it started`, 'STEP_ABORTED');
+    } else if (!pipeline) {
+      fail(
+        `worker ${deps.workerId} has no pipeline '${data.pipeline}' in ${deps.definitions.source} (it has ${[...deps.definitions.pipelines.keys()].join(', ') || 'none'}); start workers with the file that defines it`,
+        'PIPELINE_NOT_FOUND',
+      );
+    } else if (pipeline.fingerprint !== data.fingerprint) {
+      fail(
+        `version skew: worker ${deps.workerId} loaded pipeline '${data.pipeline}' with fingerprint ${pipeline.fingerprint}, but the run was planned with ${data.fingerprint}; deploy the same code to the coordinator and the workers`,
+        'VERSION_SKEW',
+      );
+    } else {
+      await this.execute(data, pipeline, attempt, queue);
+    }
+    await deps.publisher.flush();
+  }
+
+  private async execute(data: StepJobData, pipeline: PipelineDefinition, attempt: number, queue: string): Promise<void> {
+    const { deps } = this;
+    const { runId } = data;
+    const stepKey = data.task.key;
+    const controller = new AbortController();
+    const slot = `${runId}\0${stepKey}\0${attempt}`;
+    this.running.set(slot, { runId, stepKey, attempt, startedAt: Date.now(), controller });
+    const logger = deps.logger.child({ runId, stepKey, attempt });
+    const labels = { queue, op: data.task.op };
+    deps.metrics?.started(labels);
+    const started = performance.now();
+    let outcome = 'FAILURE';
+    try {
+      const result = await executeStep(
+        data.task,
+        attempt,
+        {
+          pipeline,
+          io: this.ioFor(data.io),
+          resources: this.resourcesFor(pipeline, logger),
+          logger,
+          workerId: deps.workerId,
+        },
+        {
+          signal: controller.signal,
+          resourceConfig: data.resources,
+          emit: (event: StepwiseEvent) => {
+            deps.publisher.publish(event);
+            if (event.type === 'STEP_FAILURE') logger.warn({ err: event.data.error.message }, 'step failed');
+          },
+        },
+      );
+      outcome = result.status;
+    } finally {
+      this.running.delete(slot);
+      deps.metrics?.finished(labels, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private ioFor(location: IOLocation): IOManager {
+    if (location.kind === 'fs') {
+      if (!this.fsIO || this.fsIO.dir !== location.dir) this.fsIO = new FsIOManager(location.dir);
+      return this.fsIO;
+    }
+    this.redisIO ??= new RedisIOManager(this.deps.redis, { prefix: this.deps.keys.prefix });
+    return this.redisIO;
+  }
+
+  private resourcesFor(pipeline: PipelineDefinition, logger: Logger): ResourceManager {
+    let manager = this.resources.get(pipeline.name);
+    if (!manager) {
+      manager = new ResourceManager(pipeline, logger);
+      this.resources.set(pipeline.name, manager);
+    }
+    return manager;
+  }
+
+  async teardown(): Promise<void> {
+    for (const manager of this.resources.values()) await manager.teardown();
+    this.resources.clear();
+  }
+
+  private async deadLetter(job: Job, queue: string, reason: string): Promise<void> {
+    const { deps } = this;
+    deps.metrics?.malformed(queue);
+    deps.logger.error({ queue, jobId: job.id, reason }, 'malformed job; dead-lettered');
+    let raw: string;
+    try {
+      raw = JSON.stringify(job.data) ?? 'undefined';
+    } catch {
+      raw = String(job.data);
+    }
+    await deps.redis
+      .xadd(deps.keys.deadLetter, 'MAXLEN', '~', 10_000, '*', 'source', `queue:${queue}`, 'jobId', String(job.id), 'reason', reason, 'data', raw.slice(0, 65_536))
+      .catch((error: Error) => deps.logger.error({ err: error.message }, 'could not dead-letter the job'));
+  }
+}
+

@@ -1,0 +1,264 @@
+import { hostname } from 'node:os';
+import { type LoadedDefinitions, loadDefinitions } from '@stepwise/core';
+import {
+  createRedis,
+  DEFAULT_PREFIX,
+  defaultRedisUrl,
+  EventPublisher,
+  RedisKeys,
+  redactUrl,
+  removeWorker,
+  type WorkerInfo,
+  writeHeartbeat,
+} from '@stepwise/executor-queue';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { JobProcessor } from './job-processor.js';
+import { WorkerMetrics } from './metrics.js';
+
+export interface StepwiseWorkerOptions {
+  /** The definitions file to load (`.ts` or `.js`); or pass `definitions` already loaded. */
+  file?: string;
+  definitions?: LoadedDefinitions;
+  /** Queues to serve. Default `['default']`. */
+  queues?: string[];
+  /** Steps run at once across all queues. Default 1. */
+  concurrency?: number;
+  /** Default `$REDIS_URL`, else redis://127.0.0.1:6379. */
+  redisUrl?: string;
+  /** Must match the coordinator's `execution.queue.prefix`. Default `stepwise`. */
+  prefix?: string;
+  /** Shown by `stepwise workers` and recorded on step events. Default `<hostname>:<pid>`. */
+  name?: string;
+  /**
+   * How long this worker's lock on a step lasts without renewal. A worker silent (killed, frozen, cut off) this
+   * long loses its step to another worker. Default 30,000 ms; lower finds lost workers sooner but risks
+   * re-running steps of a worker that is only slow to renew (e.g. a blocked event loop).
+   */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled steps of lost workers. Default lockDurationMs / 2. */
+  stalledIntervalMs?: number;
+  /** Serve Prometheus metrics and /healthz on this port. Default: no server. */
+  metricsPort?: number;
+  /** On stop, how long running steps get to finish before the process gives up on them. Default 300,000 ms. */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * A worker process's runtime: pulls step jobs from BullMQ queues, runs them through core's single step path and
+ * reports their events on the runs' streams. Announces itself with heartbeats; drains on stop.
+ */
+export class StepwiseWorker {
+  readonly id: string;
+  readonly queues: string[];
+  readonly concurrency: number;
+  readonly logger: Logger;
+  metricsPort?: number;
+  private readonly options: StepwiseWorkerOptions;
+  private readonly keys: RedisKeys;
+  private readonly redisUrl: string;
+  private connections: Redis[] = [];
+  private workers: Worker[] = [];
+  private queueHandles: Queue[] = [];
+  private processor?: JobProcessor;
+  private metrics?: WorkerMetrics;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  private draining = false;
+  private slots = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+
+  constructor(options: StepwiseWorkerOptions) {
+    this.options = options;
+    this.queues = [...new Set(options.queues?.length ? options.queues : ['default'])];
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.id = options.name ?? `${hostname()}:${process.pid}`;
+    this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.redisUrl = options.redisUrl ?? defaultRedisUrl();
+    this.logger = (options.logger ?? pino({ name: 'stepwise-worker' })).child({ worker: this.id });
+  }
+
+  /** Loads the code, connects, and starts pulling steps. Resolves once the worker is serving. */
+  async start(): Promise<void> {
+    const definitions =
+      this.options.definitions ??
+      (this.options.file
+        ? await loadDefinitions(this.options.file)
+        : (() => {
+            throw new Error('StepwiseWorker needs `file` or `definitions`');
+          })());
+    const connect = (name: string) => {
+      const redis = createRedis({ url: this.redisUrl, logger: this.logger, name });
+      this.connections.push(redis);
+      return redis;
+    };
+    const commands = connect('stepwise-worker');
+    try {
+      await Promise.race([
+        commands.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
+      ]);
+    } catch (error) {
+      await this.closeConnections();
+      throw new Error(`cannot reach Redis at ${redactUrl(this.redisUrl)}: ${(error as Error).message}; start Redis or pass --redis URL`);
+    }
+    const publisher = new EventPublisher(commands, this.keys, (error) =>
+      this.logger.warn({ err: (error as Error).message }, 'publishing step events failed; retrying'),
+    );
+    if (this.options.metricsPort !== undefined) {
+      this.metrics = new WorkerMetrics({
+        queueDepth: () => this.queueDepth(),
+        health: () => ({
+          status: this.draining ? 'draining' : commands.status === 'ready' ? 'ok' : 'redis-unavailable',
+          worker: this.id,
+          queues: this.queues,
+          running: this.processor?.running.size ?? 0,
+        }),
+      });
+      this.metricsPort = await this.metrics.listen(this.options.metricsPort);
+    }
+    const processor = new JobProcessor({
+      definitions,
+      redis: commands,
+      keys: this.keys,
+      publisher,
+      workerId: this.id,
+      logger: this.logger,
+      metrics: this.metrics,
+    });
+    this.processor = processor;
+
+    const subscriber = connect('stepwise-cancel');
+    subscriber.on('message', (_channel: string, runId: string) => {
+      this.logger.info({ runId }, 'run canceled; aborting its steps');
+      processor.cancelRun(runId);
+    });
+    await subscriber.subscribe(this.keys.cancelChannel);
+
+    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const gate = this.queues.length > 1;
+    for (const queue of this.queues) {
+      const worker = new Worker(
+        queue,
+        async (job) => {
+          if (gate) await this.acquire();
+          try {
+            await processor.process(job, queue);
+          } finally {
+            if (gate) this.release();
+          }
+        },
+        {
+          connection: connect(`stepwise-worker-${queue}`),
+          prefix: this.keys.prefix,
+          concurrency: this.concurrency,
+          lockDuration,
+          stalledInterval: this.options.stalledIntervalMs ?? Math.max(100, Math.floor(lockDuration / 2)),
+          // Stalled steps are re-run as new attempts, however often workers die; never failed by BullMQ.
+          maxStalledCount: 1_000_000,
+          autorun: false,
+          name: this.id,
+        },
+      );
+      worker.on('error', (error) => this.logger.warn({ err: error.message, queue }, 'worker error'));
+      this.workers.push(worker);
+      this.queueHandles.push(new Queue(queue, { connection: commands, prefix: this.keys.prefix }));
+    }
+    await this.beat(commands);
+    this.heartbeat = setInterval(() => void this.beat(commands), 2_000);
+    this.heartbeat.unref();
+    for (const worker of this.workers) void worker.run();
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.logger.info(
+      { queues: this.queues, concurrency: this.concurrency, redis: redactUrl(this.redisUrl), file: definitions.source },
+      'worker started',
+    );
+  }
+
+  /** Steps running now. */
+  get running(): number {
+    return this.processor?.running.size ?? 0;
+  }
+
+  /**
+   * Drains: takes no new steps, lets running ones finish (up to drainTimeoutMs), then disconnects.
+   * Resolves true when every step finished, false on timeout (their jobs will be re-run elsewhere).
+   */
+  async stop(): Promise<boolean> {
+    if (this.draining) return true;
+    this.draining = true;
+    this.logger.info({ running: this.running }, 'draining: finishing running steps, taking no new ones');
+    const commands = this.connections[0];
+    if (commands) await this.beat(commands);
+    const timeoutMs = this.options.drainTimeoutMs ?? 300_000;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all(this.workers.map((w) => w.close())).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.processor?.teardown();
+    if (commands) await removeWorker(commands, this.keys, this.id).catch(() => {});
+    await Promise.all(this.queueHandles.map((q) => q.close().catch(() => {})));
+    await this.metrics?.close();
+    await this.closeConnections();
+    this.logger.info({ drained }, 'worker stopped');
+    return drained;
+  }
+
+  private async closeConnections(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+    this.connections = [];
+  }
+
+  private async beat(commands: Redis): Promise<void> {
+    const info: WorkerInfo = {
+      id: this.id,
+      name: this.id,
+      host: hostname(),
+      pid: process.pid,
+      queues: this.queues,
+      concurrency: this.concurrency,
+      running: [...(this.processor?.running.values() ?? [])].map(({ runId, stepKey, attempt, startedAt }) => ({
+        runId,
+        stepKey,
+        attempt,
+        startedAt,
+      })),
+      startedAt: this.startedAt,
+      heartbeatAt: Date.now(),
+      draining: this.draining,
+    };
+    await writeHeartbeat(commands, this.keys, info).catch((error: Error) =>
+      this.logger.debug({ err: error.message }, 'heartbeat failed'),
+    );
+  }
+
+  private async queueDepth(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const q of this.queueHandles) {
+      const counts = await q.getJobCounts('wait', 'prioritized', 'delayed');
+      out[q.name] = Object.values(counts).reduce((a, b) => a + b, 0);
+    }
+    return out;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.slots < this.concurrency) {
+      this.slots++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.slots--;
+  }
+}
