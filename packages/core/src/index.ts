@@ -44,3 +44,19 @@ export {
   type RunHandle,
 } from './execution/execute-pipeline.js';
 export { CachingIOManager } from './io/caching-io-manager.js';
+export { loadDefinitions, resolvePipeline, type LoadedDefinitions } from './cli/load-definitions.js';
+export {
+  planReexecution,
+  reexecuteRun,
+  startReexecution,
+  PARENT_RUN_TAG,
+  ROOT_RUN_TAG,
+  type ReexecuteOptions,
+  type ReexecutionPlan,
+} from './execution/reexecute.js';
+export {
+  executeStoredStep,
+  type ExecuteStoredStepOptions,
+  type StoredStepResult,
+} from './execution/execute-stored-step.js';
+export { displayStatus, replayStoredRun, type StoredRunView } from './execution/replay-stored-run.js';

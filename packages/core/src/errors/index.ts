@@ -8,3 +8,4 @@ export { SelectionError } from './selection-error.js';
 export { StepwiseError } from './stepwise-error.js';
 export { StorageError } from './storage-error.js';
 export { TypeCheckError } from './type-check-error.js';
+export { UsageError } from './usage-error.js';

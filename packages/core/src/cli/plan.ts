@@ -1,0 +1,26 @@
+import { UsageError } from '../errors/index.js';
+import { buildPlan } from '../plan/build-plan.js';
+import { renderPlanDot, renderPlanJson, renderPlanText } from '../plan/render.js';
+import { EXIT } from './errors.js';
+import { loadDefinitions, resolvePipeline } from './load-definitions.js';
+import { loadRunConfig } from './options.js';
+
+export interface PlanCommandOptions {
+  file: string;
+  pipeline?: string;
+  config?: string[];
+  select?: string;
+  json?: boolean;
+  dot?: boolean;
+}
+
+/** `stepwise plan`: compiles the plan (validating the run config) and prints it as text, JSON or DOT. */
+export async function planCommand(opts: PlanCommandOptions): Promise<number> {
+  if (opts.json && opts.dot) throw new UsageError('give --json or --dot, not both');
+  const defs = await loadDefinitions(opts.file);
+  const pipeline = resolvePipeline(defs, opts.pipeline);
+  const plan = buildPlan(pipeline, loadRunConfig(opts.config), { stepSelection: opts.select });
+  const render = opts.json ? renderPlanJson : opts.dot ? renderPlanDot : renderPlanText;
+  process.stdout.write(render(plan));
+  return EXIT.success;
+}

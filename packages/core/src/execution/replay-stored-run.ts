@@ -1,0 +1,58 @@
+import type { SerializedError, StepwiseEvent } from '../events/events.js';
+import type { ExecutionPlan } from '../plan/plan.js';
+import type { RunOutcome } from './run-coordinator.js';
+import { isTerminal, RunState, type StepStatus } from './run-state.js';
+
+/** A stored run's state, rebuilt from its event log. */
+export interface StoredRunView {
+  state: RunState;
+  /** The run's end as its log records it (RUN_SUCCESS / RUN_FAILURE / RUN_CANCELED); undefined: not finished. */
+  outcome?: RunOutcome;
+  /** The error of each step's latest failed attempt (STEP_FAILURE, or the last STEP_UP_FOR_RETRY). */
+  errors: Map<string, SerializedError>;
+}
+
+const ENDS: Partial<Record<StepwiseEvent['type'], RunOutcome>> = {
+  RUN_SUCCESS: 'SUCCESS',
+  RUN_FAILURE: 'FAILURE',
+  RUN_CANCELED: 'CANCELED',
+};
+
+/**
+ * Replays a stored event log into a fresh RunState. Only the events of each step's newest attempt are applied:
+ * a step executed again after it ended (`stepwise execute-step`) then counts with its newest outcome, and the
+ * steps downstream of it become ready, instead of the older attempt's end hiding the newer one.
+ */
+export function replayStoredRun(plan: ExecutionPlan, runId: string, events: readonly StepwiseEvent[]): StoredRunView {
+  const latest = new Map<string, number>();
+  for (const e of events) {
+    if (e.stepKey === undefined) continue;
+    const attempt = e.attempt ?? 1;
+    if (attempt > (latest.get(e.stepKey) ?? 0)) latest.set(e.stepKey, attempt);
+  }
+  const state = new RunState(plan, runId);
+  const errors = new Map<string, SerializedError>();
+  let outcome: RunOutcome | undefined;
+  for (const e of events) {
+    if (e.stepKey !== undefined && (e.attempt ?? 1) < (latest.get(e.stepKey) ?? 0)) continue;
+    state.apply(e);
+    if (e.type === 'STEP_FAILURE' || e.type === 'STEP_UP_FOR_RETRY') {
+      if (e.stepKey !== undefined) errors.set(e.stepKey, e.data.error);
+    }
+    const end = ENDS[e.type];
+    if (end) outcome = end;
+  }
+  const view: StoredRunView = { state, errors };
+  if (outcome) view.outcome = outcome;
+  return view;
+}
+
+/**
+ * A step's status for display: its own when terminal; for a finished run, a step that never ended was stopped
+ * (CANCELED when the run was canceled, NOT_STARTED otherwise); for a run still going, where it is now.
+ */
+export function displayStatus(status: StepStatus, outcome: RunOutcome | undefined): StepStatus {
+  if (isTerminal(status) || outcome === undefined) return status;
+  if (outcome === 'CANCELED') return status === 'PENDING' || status === 'READY' ? 'NOT_STARTED' : 'CANCELED';
+  return 'NOT_STARTED';
+}
