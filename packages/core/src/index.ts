@@ -60,3 +60,36 @@ export {
   type StoredStepResult,
 } from './execution/execute-stored-step.js';
 export { displayStatus, replayStoredRun, type StoredRunView } from './execution/replay-stored-run.js';
+export { SqliteRunStorage, type SqliteRunStorageOptions } from './storage/sqlite/sqlite-run-storage.js';
+export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';
+export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
+export { decodeValue, encodeValue } from './io/codec.js';
+export { FsIOManager } from './io/fs-io-manager.js';
+export { captureOutput, installOutputCapture, restoreOutputCapture } from './logs/capture.js';
+export { FsComputeLogManager } from './logs/fs-compute-log-manager.js';
+export { MemoryComputeLogManager } from './logs/memory-compute-log-manager.js';
+export {
+  INSTANCE_CONFIG_FILE,
+  instanceConfigSchema,
+  loadInstanceConfig,
+  parseInstanceConfig,
+  resolveHome,
+  type ComputeLogsConfig,
+  type InstanceConfig,
+  type InstanceConfigInput,
+  type IOConfig,
+  type QueueExecutionDefaults,
+  type PostgresStorageConfig,
+  type QueuedRunCoordinatorConfig,
+  type RedisIOConfig,
+  type StorageConfig,
+  type TagConcurrencyLimit,
+} from './config/instance-config.js';
+export {
+  createInstance,
+  loadInstance,
+  registerIOManagerFactory,
+  type FromConfigOptions,
+  type IOManagerFactory,
+  type IOManagerFactoryContext,
+} from './instance/load-instance.js';

@@ -11,10 +11,13 @@ export const INSTANCE_CONFIG_FILE = 'stepwise.yaml';
 export type EmptyConfig = Record<string, never>;
 
 /** Where runs and events live. Default `{ sqlite: { dir: '<home>/storage' } }`. */
-export type StorageConfig =
-  | { sqlite: { dir: string } }
-  | { postgres: { url: string; /** Default `public`. */ schema?: string } }
-  | { memory: EmptyConfig };
+export type StorageConfig = { sqlite: { dir: string } } | { postgres: PostgresStorageConfig } | { memory: EmptyConfig };
+
+export interface PostgresStorageConfig {
+  url: string;
+  /** Schema holding the tables. Default `public`. */
+  schema?: string;
+}
 
 export interface RedisIOConfig {
   url: string;
@@ -78,7 +81,7 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 const nullAsEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
 const dirBlock = nullAsEmpty(z.strictObject({ dir: nonEmpty.optional() }));
 const emptyBlock = nullAsEmpty(z.strictObject({}));
-const positiveInt = z.number().int().positive();
+const positiveInt = z.number().int().positive('must be greater than 0');
 
 /** Exactly one of `kinds` must be set in a `{ kind: options }` block. */
 function oneKind(kinds: readonly string[]) {
@@ -128,7 +131,13 @@ const runCoordinatorSchema = z.strictObject({
     z.strictObject({
       maxConcurrentRuns: positiveInt.default(10),
       tagConcurrencyLimits: z
-        .array(z.strictObject({ key: nonEmpty, value: z.string().optional(), limit: z.number().int().nonnegative() }))
+        .array(
+          z.strictObject({
+            key: nonEmpty,
+            value: z.string().optional(),
+            limit: z.number().int().nonnegative('must be 0 or more'),
+          }),
+        )
         .default([]),
     }),
   ).optional(),

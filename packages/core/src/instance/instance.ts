@@ -1,13 +1,18 @@
-import type { ComputeLogManager } from '../logs/compute-log-manager.js';
+import type { InstanceConfig, InstanceConfigInput } from '../config/instance-config.js';
 import type { IOManager } from '../io/io-manager.js';
 import { MemoryIOManager } from '../io/memory-io-manager.js';
-import type { RunStorage } from '../storage/run-storage.js';
+import type { ComputeLogManager } from '../logs/compute-log-manager.js';
 import { MemoryRunStorage } from '../storage/memory-storage.js';
+import type { RunStorage } from '../storage/run-storage.js';
 
 export interface InstanceParts {
   storage: RunStorage;
   io: IOManager;
   computeLogs?: ComputeLogManager;
+  /** The resolved config it was built from (instances built from parts have none). */
+  config?: InstanceConfig;
+  /** Its home directory, when it has one. */
+  home?: string;
 }
 
 /**
@@ -18,12 +23,35 @@ export class Instance {
   readonly storage: RunStorage;
   readonly io: IOManager;
   readonly computeLogs?: ComputeLogManager;
+  readonly config?: InstanceConfig;
+  readonly home?: string;
   private initialized?: Promise<void>;
 
   constructor(parts: InstanceParts) {
     this.storage = parts.storage;
     this.io = parts.io;
     this.computeLogs = parts.computeLogs;
+    this.config = parts.config;
+    this.home = parts.home;
+  }
+
+  /**
+   * Builds storage, IO manager and compute logs from an instance config (stepwise.yaml's shape; defaults
+   * applied, relative dirs resolved against `home`), creates their dirs and schema, and returns the instance.
+   */
+  static async fromConfig(
+    config: InstanceConfigInput | InstanceConfig,
+    options?: { home?: string },
+  ): Promise<Instance> {
+    // Imported lazily: load-instance imports this module (a static import both ways would be a cycle).
+    const { createInstance } = await import('./load-instance.js');
+    return createInstance(config, options);
+  }
+
+  /** The instance of `home` ?? `$STEPWISE_HOME` ?? `./.stepwise`, from its stepwise.yaml (all defaults without one). */
+  static async local(home?: string): Promise<Instance> {
+    const { loadInstance } = await import('./load-instance.js');
+    return loadInstance(home);
   }
 
   /** Everything in memory: for tests and `executePipeline` calls that pass no instance. */

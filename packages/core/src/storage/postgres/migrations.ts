@@ -67,7 +67,9 @@ export async function migratePostgres(client: PoolClient, schema: string): Promi
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
     );
-    const { rows } = await client.query<{ v: number }>(`SELECT coalesce(max(version), 0) AS v FROM ${s}.schema_version`);
+    const { rows } = await client.query<{ v: number }>(
+      `SELECT coalesce(max(version), 0) AS v FROM ${s}.schema_version`,
+    );
     const current = rows[0]?.v ?? 0;
     for (const m of POSTGRES_MIGRATIONS) {
       if (m.version <= current) continue;

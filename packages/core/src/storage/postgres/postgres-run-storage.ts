@@ -241,7 +241,9 @@ export class PostgresRunStorage implements RunStorage {
       if (filter.status) where.push(`status = ANY(${param(filter.status)}::text[])`);
       if (filter.pipeline !== undefined) where.push(`pipeline = ${param(filter.pipeline)}`);
       for (const [key, value] of Object.entries(filter.tags ?? {})) {
-        where.push(`run_id IN (SELECT run_id FROM ${this.s}.run_tags WHERE key = ${param(key)} AND value = ${param(value)})`);
+        where.push(
+          `run_id IN (SELECT run_id FROM ${this.s}.run_tags WHERE key = ${param(key)} AND value = ${param(value)})`,
+        );
       }
       const { rows } = await client.query<RunRow>(
         `SELECT * FROM ${this.s}.runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

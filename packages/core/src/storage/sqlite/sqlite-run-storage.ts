@@ -194,9 +194,9 @@ export class SqliteRunStorage implements RunStorage {
         params.push(...filter.status);
       }
       if (filter.pipeline !== undefined) {
-          where.push('pipeline = ?');
-          params.push(filter.pipeline);
-        }
+        where.push('pipeline = ?');
+        params.push(filter.pipeline);
+      }
       for (const [key, value] of Object.entries(filter.tags ?? {})) {
         where.push('run_id IN (SELECT run_id FROM run_tags WHERE key = ? AND value = ?)');
         params.push(key, value);
@@ -233,9 +233,9 @@ export class SqliteRunStorage implements RunStorage {
       const where = ['run_id = ?', 'seq > ?'];
       const params: unknown[] = [runId, filter.afterSeq ?? 0];
       if (filter.stepKey !== undefined) {
-          where.push('step_key = ?');
-          params.push(filter.stepKey);
-        }
+        where.push('step_key = ?');
+        params.push(filter.stepKey);
+      }
       if (filter.types) {
         if (filter.types.length === 0) return [];
         where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
