@@ -55,6 +55,8 @@ interface Backend {
   open(): RunStorage;
   /** What a child process needs to open the same database. */
   childArgs: string[];
+  /** A database nobody has initialised yet: child args, a storage object on it, and cleanup. */
+  fresh(): { childArgs: string[]; storage: RunStorage; drop(): Promise<void> };
 }
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'stepwise-storage-test-'));
@@ -64,11 +66,33 @@ const opened: RunStorage[] = [];
 const backends: Record<'sqlite' | 'postgres', () => Backend> = {
   sqlite: () => {
     const dir = join(tmpRoot, 'sqlite');
-    return { open: () => track(new SqliteRunStorage({ dir })), childArgs: ['sqlite', dir] };
+    return {
+      open: () => track(new SqliteRunStorage({ dir })),
+      childArgs: ['sqlite', dir],
+      fresh: () => {
+        const freshDir = join(tmpRoot, `fresh-${++counter}`);
+        return {
+          childArgs: ['sqlite', freshDir],
+          storage: track(new SqliteRunStorage({ dir: freshDir })),
+          drop: async () => {},
+        };
+      },
+    };
   },
   postgres: () => {
     const url = inject('databaseUrl');
-    return { open: () => track(new PostgresRunStorage({ url, schema })), childArgs: ['postgres', url, schema] };
+    return {
+      open: () => track(new PostgresRunStorage({ url, schema })),
+      childArgs: ['postgres', url, schema],
+      fresh: () => {
+        const freshSchema = randomSchemaName('storage_fresh');
+        return {
+          childArgs: ['postgres', url, freshSchema],
+          storage: track(new PostgresRunStorage({ url, schema: freshSchema })),
+          drop: () => dropSchema(url, freshSchema),
+        };
+      },
+    };
   },
 };
 
@@ -265,6 +289,22 @@ describe.each(['sqlite', 'postgres'] as const)('%s run storage', (kind) => {
       expect(own).toHaveLength(600);
       expect(own[0]).toBe(`${writer}:0:0`);
       expect(own.at(-1)).toBe(`${writer}:29:19`);
+    }
+  });
+
+  it('two processes initialising a new database at once migrate it once and both append', async () => {
+    const fresh = backend.fresh();
+    try {
+      const runId = uid('fresh');
+      await Promise.all([
+        appendFromChild(fresh.childArgs, runId, 'p1', 5, 10),
+        appendFromChild(fresh.childArgs, runId, 'p2', 5, 10),
+      ]);
+      const events = await fresh.storage.getEvents(runId);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    } finally {
+      await fresh.storage.close();
+      await fresh.drop();
     }
   });
 
