@@ -433,7 +433,7 @@ describe('EventWriter', () => {
   it('reports background failures through onError and keeps the events for the next flush', async () => {
     const { storage, inner } = flaky(1);
     const errors: unknown[] = [];
-    const writer = new EventWriter(storage, { onError: (e) => errors.push(e) });
+    const writer = new EventWriter(storage, { onError: (e) => errors.push(e), retryDelayMs: 60_000 });
     writer.write(log('r2', 'x'));
     await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 2_000 });
     writer.write(log('r2', 'y'));
@@ -442,6 +442,19 @@ describe('EventWriter', () => {
     expect(await inner.getEvents('r2')).toEqual([]);
     await writer.flush();
     expect((await inner.getEvents('r2')).map((e) => e.type === 'LOG' && e.data.msg)).toEqual(['x', 'y']);
+  });
+
+  it('retries a failed background write on its own after retryDelayMs', async () => {
+    const { storage, inner, stats } = flaky(2);
+    const errors: unknown[] = [];
+    const writer = new EventWriter(storage, { onError: (e) => errors.push(e), retryDelayMs: 20 });
+    writer.write(log('r4', 'x'));
+    writer.write(log('r4', 'y'));
+    await vi.waitFor(async () => expect(await inner.getEvents('r4')).toHaveLength(2), { timeout: 3_000 });
+    expect(errors).toHaveLength(2);
+    expect(stats.calls).toBe(3);
+    expect((await inner.getEvents('r4')).map((e) => e.type === 'LOG' && e.data.msg)).toEqual(['x', 'y']);
+    await writer.flush();
   });
 
   it('keeps one transaction in flight and writes without waiting for flush', async () => {

@@ -7,8 +7,13 @@ export interface EventWriterOptions {
    * tick. Default 1,000. Larger batches amortise transaction cost further but hold more events in memory.
    */
   maxBatch?: number;
-  /** Called when a background write fails (the events stay buffered; the next `flush()` retries them). */
+  /** Called when a background write fails (the events stay buffered and are retried, in order). */
   onError?: (error: unknown) => void;
+  /**
+   * After a background write fails, how long to wait before trying again on its own, in ms. Default 1,000.
+   * A `flush()` retries at once regardless.
+   */
+  retryDelayMs?: number;
 }
 
 /**
@@ -17,12 +22,14 @@ export interface EventWriterOptions {
  * or started at once when `maxBatch` events are waiting. One storage transaction is in flight at a time and
  * batches go in write order, so per-run order is kept.
  *
- * Failures: the failed batch goes back to the front of the buffer, background writes pause, and the next
- * `flush()` retries everything in order (rejecting if it fails again).
+ * Failures: the failed batch goes back to the front of the buffer and background writes pause for
+ * `retryDelayMs`, then resume; a `flush()` retries everything in order at once (rejecting if it fails again).
  */
 export class EventWriter {
   private readonly maxBatch: number;
   private readonly onError?: (error: unknown) => void;
+  private readonly retryDelayMs: number;
+  private retryTimer?: NodeJS.Timeout;
   private buffer: StepwiseEvent[] = [];
   private pumping?: Promise<void>;
   private scheduled = false;
@@ -36,6 +43,7 @@ export class EventWriter {
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? 1_000);
     this.onError = options.onError;
+    this.retryDelayMs = options.retryDelayMs ?? 1_000;
   }
 
   /** Events written but not yet stored. */
@@ -49,7 +57,9 @@ export class EventWriter {
     this.written++;
     if (this.failed) return;
     if (this.buffer.length >= this.maxBatch) this.kick();
-    else if (!this.scheduled) {
+    // Also when a full buffer was kicked: that kick may have found a drain just finishing, and the next tick
+    // (after all microtasks) is when a new drain can surely start.
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
         this.scheduled = false;
@@ -61,7 +71,7 @@ export class EventWriter {
   /** Resolves when every event written before the call is stored; rejects with the storage error otherwise. */
   async flush(): Promise<void> {
     const target = this.written;
-    this.failed = false;
+    this.resume();
     while (this.stored < target) {
       await this.pump();
     }
@@ -75,8 +85,19 @@ export class EventWriter {
       (error) => {
         this.failed = true;
         this.onError?.(error);
+        // Unref'd: a pending retry alone must not keep the process alive.
+        this.retryTimer ??= setTimeout(() => {
+          this.resume();
+          this.kick();
+        }, this.retryDelayMs).unref();
       },
     );
+  }
+
+  private resume(): void {
+    this.failed = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** The running drain, or a new one: a single chain, so only one transaction is ever in flight. */
