@@ -65,9 +65,14 @@ export class Instance {
     return this.initialized;
   }
 
+  /** Flushes compute logs and closes IO and storage; every part is closed even when an earlier one fails. */
   async close(): Promise<void> {
-    await this.computeLogs?.flush();
-    await this.io.close?.();
-    await this.storage.close();
+    const results = await Promise.allSettled([
+      this.computeLogs?.flush(),
+      Promise.resolve().then(() => this.io.close?.()),
+      Promise.resolve().then(() => this.storage.close()),
+    ]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
