@@ -28,7 +28,8 @@ export function strippedKeys(schema: z.ZodType, value: unknown, prefix: readonly
       case 'object': {
         if (Array.isArray(v) || def.shape === undefined) return;
         for (const [key, child] of Object.entries(v)) {
-          const field = def.shape[key];
+          // Own keys only: `toString` or `__proto__` in a config must not find Object.prototype's members.
+          const field = Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
           if (field) visit(field, child, [...path, key], depth + 1);
           else if (def.catchall === undefined) out.push({ path: formatPath([...path, key]), message: 'unknown key' });
         }

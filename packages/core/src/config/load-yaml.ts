@@ -24,7 +24,18 @@ export function parseYaml(text: string, sourceName: string): Record<string, unkn
     });
     throw new ConfigError(`config file '${sourceName}'`, issues);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // Throws on an alias to a missing anchor and on alias bombs (maxAliasCount, default 100).
+    value = doc.toJS();
+  } catch (err) {
+    throw new ConfigError(`config file '${sourceName}'`, [{ path: sourceName, message: (err as Error).message }]);
+  }
+  if (isCyclic(value)) {
+    throw new ConfigError(`config file '${sourceName}'`, [
+      { path: sourceName, message: 'an alias refers to a node that contains it (a cycle); config must be a tree' },
+    ]);
+  }
   if (value === null || value === undefined) return {};
   if (!isPlainObject(value)) {
     throw new ConfigError(`config file '${sourceName}'`, [
@@ -32,6 +43,18 @@ export function parseYaml(text: string, sourceName: string): Record<string, unkn
     ]);
   }
   return value;
+}
+
+/** True when `value` contains itself (`a: &a [*a]`); shared, non-cyclic aliases are fine. */
+function isCyclic(value: unknown, ancestors = new Set<object>()): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  const children =
+    value instanceof Map ? [...value.values()] : value instanceof Set ? [...value] : Object.values(value);
+  for (const child of children) if (isCyclic(child, ancestors)) return true;
+  ancestors.delete(value);
+  return false;
 }
 
 /**

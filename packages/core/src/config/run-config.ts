@@ -300,13 +300,14 @@ function validateInputs(
   const names = inputNamesOf(node.op);
   let out: Record<string, unknown> | undefined;
   for (const [name, value] of Object.entries(given)) {
-    const schema = node.op.ins[name];
+    // Own keys only: `constructor` or `toString` must not find Object.prototype's members.
+    const schema = Object.hasOwn(node.op.ins, name) ? node.op.ins[name] : undefined;
     if (schema === undefined) {
       const declared = names.length ? names.map((n) => `'${n}'`).join(', ') : 'none';
       issue([...base, name], `unknown key: op '${node.op.name}' has no input '${name}' (inputs: ${declared})`);
       continue;
     }
-    const binding = node.inputs[name];
+    const binding = Object.hasOwn(node.inputs, name) ? node.inputs[name] : undefined;
     if (binding !== undefined) {
       const path = formatPath([...base, name]);
       issue([...base, name], `input fed twice: ${path} is also fed by ${describeBinding(binding)}`);
@@ -323,7 +324,7 @@ function validateInputs(
   }
   if (checkRequired) {
     for (const name of names) {
-      if (name in node.inputs || Object.hasOwn(given, name)) continue;
+      if (Object.hasOwn(node.inputs, name) || Object.hasOwn(given, name)) continue;
       if (inputIsOptional(node.op.ins[name] as z.ZodType)) continue;
       issue(
         [...base, name],
