@@ -30,6 +30,12 @@ export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution
 export { ResourceManager, ResourceSetupError } from './execution/resource-manager.js';
 export type { Executor, LaunchContext, StepLauncher } from './execution/executor.js';
 export { InProcessExecutor, type InProcessExecutorOptions } from './execution/executors/in-process.js';
+export {
+  MultiprocessExecutor,
+  type MultiprocessExecutorOptions,
+  StepProcessExitedError,
+  VersionSkewError,
+} from './execution/executors/multiprocess.js';
 export { executorFromConfig, registerExecutor, type ExecutorFactory } from './execution/executor-registry.js';
 export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
 export { isTerminal, RunState, type StepNode, type StepStatus } from './execution/run-state.js';

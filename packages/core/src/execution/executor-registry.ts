@@ -2,12 +2,14 @@ import type { ExecutionConfig } from '../config/run-config.js';
 import { ConfigError } from '../errors/index.js';
 import type { Executor } from './executor.js';
 import { InProcessExecutor } from './executors/in-process.js';
+import { MultiprocessExecutor } from './executors/multiprocess.js';
 
 /** Builds an executor from its block of `execution` in the run config. */
 export type ExecutorFactory = (config: Record<string, unknown>) => Executor | Promise<Executor>;
 
 const factories = new Map<string, ExecutorFactory>([
   ['inProcess', (config) => new InProcessExecutor(config as { maxConcurrent?: number })],
+  ['multiprocess', (config) => new MultiprocessExecutor(config as { maxConcurrent?: number })],
 ]);
 
 /** Packages that provide an executor kind, loaded on first use so core does not depend on them. */
