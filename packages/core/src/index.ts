@@ -12,6 +12,22 @@ export { deepMerge } from './config/deep-merge.js';
 export { formatZodIssues } from './config/format-issues.js';
 export { loadYamlFiles, parseYaml } from './config/load-yaml.js';
 export {
+  addRedactKeys,
+  collectSecretValues,
+  DEFAULT_REDACT_KEY_PATTERN,
+  isSecret,
+  isSecretKey,
+  REDACTED,
+  type RedactOptions,
+  redactConfig,
+  redactEvent,
+  redactPlan,
+  redactValue,
+  revealSecrets,
+  Secret,
+  secret,
+} from './config/redact.js';
+export {
   executionSchema,
   queueExecutionSchema,
   runConfigSchema,

@@ -1,3 +1,4 @@
+import { redactValue } from '../config/redact.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { displayStatus, replayStoredRun } from '../execution/replay-stored-run.js';
 import type { Instance } from '../instance/instance.js';
@@ -16,7 +17,8 @@ function runJson(run: RunRecord): Record<string, unknown> {
     status: run.status,
     parentRunId: run.parentRunId ?? null,
     rootRunId: run.rootRunId ?? null,
-    tags: run.tags,
+    // A tag named like a secret (`token=...`) is shown masked, like the run config.
+    tags: redactValue(run.tags),
     createdAt: run.createdAt,
     startedAt: run.startedAt ?? null,
     endedAt: run.endedAt ?? null,
@@ -154,7 +156,7 @@ export function runsShowCommand(runId: string, opts: { json?: boolean }): Promis
       lines.push(
         `  parent    ${run.parentRunId}${run.rootRunId && run.rootRunId !== run.parentRunId ? ` (root ${run.rootRunId})` : ''}`,
       );
-    const tags = Object.entries(run.tags);
+    const tags = Object.entries(redactValue(run.tags));
     if (tags.length) lines.push(`  tags      ${tags.map(([k, v]) => `${k}=${v}`).join(', ')}`);
     lines.push('');
     const rows = steps.map((s) => [

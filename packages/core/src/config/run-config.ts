@@ -5,6 +5,7 @@ import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
 import { isPlainObject } from './deep-merge.js';
 import { describeType, didYouMean, formatPath, formatZodIssues, strippedKeys } from './format-issues.js';
+import { revealSecrets } from './redact.js';
 
 /** Shared by `inProcess` and `multiprocess`. */
 const localExecutionSchema = z.strictObject({
@@ -168,7 +169,8 @@ export function validateRunConfig(
     return undefined;
   };
 
-  const root = objectAt([], raw);
+  // secret() values are validated (and given to ops) as the strings they wrap; only storage and output mask them.
+  const root = objectAt([], revealSecrets(raw));
   if (root === undefined) throw new ConfigError(`run config for pipeline '${pipeline.name}'`, issues);
   for (const key of Object.keys(root)) {
     if (!['ops', 'resources', 'execution', 'tags'].includes(key)) {

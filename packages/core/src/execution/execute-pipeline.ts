@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
+import { collectSecretValues, redactConfig, redactEvent, redactPlan, redactValue } from '../config/redact.js';
 import { validateRunConfig } from '../config/run-config.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import type { SerializedError, StepwiseEvent } from '../events/events.js';
@@ -160,6 +161,9 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
   const { plan } = options;
   await instance.init();
   const now = Date.now();
+  // Secrets in the run config (secret() values, values under secret keys) are stored and shown as `***`;
+  // the in-memory plan keeps the real values for the ops and resources.
+  const secrets = collectSecretValues(options.runConfig);
   if (options.existingRun) {
     await instance.storage.updateRun(runId, { status: 'STARTED', startedAt: now });
   } else {
@@ -167,9 +171,9 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
       runId,
       pipeline: pipeline.name,
       status: 'STARTED',
-      runConfig: options.runConfig ?? {},
-      plan,
-      tags: options.tags ?? {},
+      runConfig: redactConfig(options.runConfig ?? {}, { secrets }),
+      plan: redactPlan(plan, { secrets }),
+      tags: redactValue(options.tags ?? {}, { secrets }),
       createdAt: now,
       startedAt: now,
       updatedAt: now,
@@ -191,7 +195,8 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
     logger,
     signal: options.signal,
     state: options.state,
-    sink: (event) => {
+    sink: (raw) => {
+      const event = redactEvent(raw, { secrets });
       if (event.type === 'STEP_FAILURE' || event.type === 'STEP_UP_FOR_RETRY') {
         if (event.stepKey !== undefined) errors.set(event.stepKey, event.data.error);
       }

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { redactValue } from '../config/redact.js';
 import type { UserEvent } from '../definitions/context.js';
 import { isDynamicItem, type OpDefinition, type OutputDefinition, retryDelayMs } from '../definitions/op.js';
 import { NotFoundError, StepwiseError, TypeCheckError } from '../errors/index.js';
@@ -250,14 +251,21 @@ function stepLogger(
 ): Logger {
   const destination = {
     write(line: string): void {
-      runtime.computeLogs?.append(task.runId, task.key, 'stderr', line);
+      let parsed: Record<string, unknown> | undefined;
       try {
-        const { level, msg, time: _t, pid: _p, hostname: _h, runId: _r, stepKey: _s, attempt: _a, ...fields } =
-          JSON.parse(line) as Record<string, unknown>;
-        onLine(LEVELS[Number(level)] ?? String(level), typeof msg === 'string' ? msg : '', fields);
+        parsed = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        onLine('info', line.trim(), {});
+        parsed = undefined;
       }
+      // Fields under secret keys (password, token, ...) and URL passwords never reach the compute log or LOG events.
+      const safe = parsed === undefined ? undefined : redactValue(parsed);
+      runtime.computeLogs?.append(task.runId, task.key, 'stderr', safe === parsed ? line : `${JSON.stringify(safe)}\n`);
+      if (typeof safe !== 'object' || safe === null) {
+        onLine('info', line.trim(), {});
+        return;
+      }
+      const { level, msg, time: _t, pid: _p, hostname: _h, runId: _r, stepKey: _s, attempt: _a, ...fields } = safe;
+      onLine(LEVELS[Number(level)] ?? String(level), typeof msg === 'string' ? msg : '', fields);
     },
   };
   return pino({ level: runtime.logger.level, base: { runId: task.runId, stepKey: task.key, attempt } }, destination);
