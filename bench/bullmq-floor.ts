@@ -314,9 +314,14 @@ export interface FloorSummary {
   runs: FloorResult[];
 }
 
-/** Warms up once, then runs `repetitions` times and takes the medians. */
-export async function measureFloor(dag: Dag, options: FloorOptions, repetitions = 3): Promise<FloorSummary> {
-  await runFloor(dag, options);
+/** Warms up once (unless `warmup` is false), then runs `repetitions` times and takes the medians. */
+export async function measureFloor(
+  dag: Dag,
+  options: FloorOptions,
+  repetitions = 3,
+  warmup = true,
+): Promise<FloorSummary> {
+  if (warmup) await runFloor(dag, options);
   const runs: FloorResult[] = [];
   for (let r = 0; r < repetitions; r++) runs.push(await runFloor(dag, options));
   return {

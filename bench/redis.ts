@@ -88,6 +88,10 @@ export async function startRedis(options: { attempts?: number; timeoutMs?: numbe
       continue;
     }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // If the benchmark exits without stop() (a crash, process.exit), do not leave the server behind.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void exited.then(() => process.off('exit', killOnExit));
     const stop = async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -36,3 +36,38 @@ export function formatTable(rows: ReadonlyArray<readonly string[]>): string {
   if (!header) return '';
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+/** Timings of one workload: every timed run and their medians. */
+export interface Throughput {
+  workload: string;
+  steps: number;
+  /** Median over the timed runs. */
+  stepsPerSec: number;
+  /** Median over the timed runs. */
+  msPerStep: number;
+  /** Wall time of each timed run, in ms. */
+  runsMs: number[];
+}
+
+/**
+ * Runs `once` one time to warm up (JIT, connections, caches), then `repetitions` times, and summarizes the timed
+ * runs by their medians. `once` returns the wall time of the part it times, in ms.
+ */
+export async function measure(
+  workload: string,
+  steps: number,
+  repetitions: number,
+  once: () => Promise<number>,
+  options: { warmup?: boolean } = {},
+): Promise<Throughput> {
+  if (options.warmup !== false) await once();
+  const runsMs: number[] = [];
+  for (let r = 0; r < repetitions; r++) runsMs.push(await once());
+  return {
+    workload,
+    steps,
+    stepsPerSec: median(runsMs.map((ms) => (steps / ms) * 1000)),
+    msPerStep: median(runsMs.map((ms) => ms / steps)),
+    runsMs,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * A coordinator process for one large queue run, forked by queue-bench.ts's measureCoordinatorRss: it runs the
+ * `wide` pipeline of bench/queue-workloads.ts (sized by $STEPWISE_BENCH_WIDE_STEPS, the same value the workers
+ * were started with) through the queue executor, samples its own RSS every 100 ms, and sends the figures to its
+ * parent over IPC. A process of its own, so the heap holds this run and nothing else the benchmark did.
+ */
+import { executePipeline } from '@stepwise/core';
+import type { RssFigures } from './queue-bench.js';
+import { wide } from './queue-workloads.js';
+
+export type CoordinatorRssReply = { type: 'done'; figures: RssFigures } | { type: 'error'; message: string };
+
+const MB = 1024 * 1024;
+
+function setting(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`coordinator-rss: ${name} is not set (this file is forked by bench/queue-bench.ts)`);
+  return value;
+}
+
+async function main(): Promise<RssFigures> {
+  const redisUrl = setting('BENCH_REDIS_URL');
+  const prefix = setting('BENCH_PREFIX');
+  if (!wide) throw new Error('coordinator-rss: $STEPWISE_BENCH_WIDE_STEPS is not set');
+  const pipeline = wide;
+  const baseline = process.memoryUsage().rss;
+  let peakRss = baseline;
+  let peakHeap = process.memoryUsage().heapUsed;
+  let samples = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    samples++;
+    if (m.rss > peakRss) peakRss = m.rss;
+    if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
+  };
+  const timer = setInterval(sample, 100);
+  const t0 = performance.now();
+  let status: string;
+  try {
+    const result = await executePipeline(pipeline, {
+      runConfig: { execution: { queue: { redisUrl, prefix } } },
+      loadOutputs: false,
+    });
+    status = result.status;
+  } finally {
+    clearInterval(timer);
+  }
+  const wallMs = performance.now() - t0;
+  sample();
+  if (status !== 'SUCCESS') throw new Error(`${pipeline.name}: run ended ${status}`);
+  return {
+    steps: pipeline.nodes.size,
+    peakRssMB: peakRss / MB,
+    // ru_maxrss is in kilobytes on Linux.
+    maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    baselineRssMB: baseline / MB,
+    peakHeapUsedMB: peakHeap / MB,
+    samples,
+    wallMs,
+    stepsPerSec: (pipeline.nodes.size / wallMs) * 1000,
+  };
+}
+
+main().then(
+  (figures) => process.send?.({ type: 'done', figures } satisfies CoordinatorRssReply, () => process.exit(0)),
+  (err: unknown) =>
+    process.send?.(
+      {
+        type: 'error',
+        message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      } satisfies CoordinatorRssReply,
+      () => process.exit(1),
+    ),
+);
