@@ -58,6 +58,7 @@ const validEvents: StepwiseEvent[] = [
 ];
 
 function guard() {
+  // The slowest single input is bounded generously (a loaded 2-core CI machine); a hang is far above it.
   const stats = { accepted: 0, rejected: 0, slowestMs: 0 };
   const run = (fn: () => unknown): void => {
     const t0 = performance.now();
@@ -168,7 +169,7 @@ describe('fuzz: parseJobData', () => {
     expect(stats.rejected).toBeGreaterThan(5_000);
     // Mutations that only touch free-form places (config values, resources) must still be accepted.
     expect(stats.accepted).toBeGreaterThan(100);
-    expect(stats.slowestMs).toBeLessThan(250);
+    expect(stats.slowestMs).toBeLessThan(1_000);
   }, 120_000);
 
   it('rejects jobs that would make a worker load another run or step than they name', () => {
@@ -201,7 +202,7 @@ describe('fuzz: decodeEventEntry', () => {
       { seed: 0xe1, numRuns: NUM_RUNS },
     );
     expect(stats.rejected).toBeGreaterThan(5_000);
-    expect(stats.slowestMs).toBeLessThan(250);
+    expect(stats.slowestMs).toBeLessThan(1_000);
   }, 120_000);
 
   it('throws only MalformedMessageError on 10,000 byte-level mutations of valid entries', () => {
@@ -244,7 +245,7 @@ describe('fuzz: decodeEventEntry', () => {
     );
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.accepted).toBeGreaterThan(100);
-    expect(stats.slowestMs).toBeLessThan(250);
+    expect(stats.slowestMs).toBeLessThan(1_000);
   }, 120_000);
 
   it('throws only MalformedMessageError on 10,000 well-formed msgpack entries carrying mutated events', () => {
@@ -269,7 +270,7 @@ describe('fuzz: decodeEventEntry', () => {
     );
     expect(stats.rejected).toBeGreaterThan(2_000);
     expect(stats.accepted).toBeGreaterThan(100);
-    expect(stats.slowestMs).toBeLessThan(250);
+    expect(stats.slowestMs).toBeLessThan(1_000);
   }, 120_000);
 
   it('rejects an entry over the size limit before decoding it', () => {

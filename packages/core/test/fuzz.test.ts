@@ -31,6 +31,7 @@ const NUM_RUNS = 10_000;
 
 /** Fails on anything thrown that is not one of `allowed`; counts accepted and rejected inputs. */
 function guard(allowed: ReadonlyArray<new (...args: never[]) => Error>) {
+  // The slowest single input is bounded generously (a loaded 2-core CI machine); a hang is far above it.
   const stats = { accepted: 0, rejected: 0, slowestMs: 0 };
   const run = (fn: () => unknown): void => {
     const t0 = performance.now();
@@ -210,7 +211,7 @@ describe('fuzz: run config validation', () => {
     );
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.accepted).toBeGreaterThan(100);
-    expect(stats.slowestMs).toBeLessThan(500);
+    expect(stats.slowestMs).toBeLessThan(1_500);
   }, 120_000);
 
   it('does not modify the input or pollute prototypes', () => {
@@ -288,7 +289,7 @@ describe('fuzz: instance config and YAML', () => {
     );
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.accepted).toBeGreaterThan(100);
-    expect(stats.slowestMs).toBeLessThan(500);
+    expect(stats.slowestMs).toBeLessThan(1_500);
   }, 120_000);
 
   /** YAML fragments that exercise the parser's corners: anchors, aliases, merges, tags, flow, documents. */
@@ -378,7 +379,7 @@ describe('fuzz: instance config and YAML', () => {
     );
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.accepted).toBeGreaterThan(20);
-    expect(stats.slowestMs).toBeLessThan(1_000);
+    expect(stats.slowestMs).toBeLessThan(2_000);
   }, 120_000);
 
   it('rejects alias bombs and self-referencing aliases with a ConfigError', () => {
@@ -495,7 +496,7 @@ describe('fuzz: decodeValue', () => {
       { seed: 0xdec1, numRuns: NUM_RUNS },
     );
     expect(stats.rejected).toBeGreaterThan(5_000);
-    expect(stats.slowestMs).toBeLessThan(250);
+    expect(stats.slowestMs).toBeLessThan(1_000);
   }, 120_000);
 
   it('throws only DecodeError on 10,000 mutations of valid encodings and never hangs', () => {
@@ -506,6 +507,6 @@ describe('fuzz: decodeValue', () => {
     );
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.accepted).toBeGreaterThan(100);
-    expect(stats.slowestMs).toBeLessThan(250);
+    expect(stats.slowestMs).toBeLessThan(1_000);
   }, 120_000);
 });

@@ -449,7 +449,7 @@ describe('the selection parser on arbitrary input', () => {
     // The near-valid generator must reach both outcomes, or the test is not testing the parser.
     expect(seen.ok).toBeGreaterThan(500);
     expect(seen['selection-error']).toBeGreaterThan(500);
-    expect(slowest).toBeLessThan(250);
+    expect(slowest).toBeLessThan(1_000);
     expect(performance.now() - started).toBeLessThan(20_000);
   }, 30_000);
 
