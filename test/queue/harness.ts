@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { listWorkers, RedisKeys, type WorkerInfo } from '@stepwise/executor-queue';
+import { Redis } from 'ioredis';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = resolve(ROOT, 'packages/core/bin/stepwise.js');
@@ -52,7 +52,10 @@ export function spawnWorker(options: {
     ...(options.queues ?? ['default']).flatMap((q) => ['--queue', q]),
     ...(options.extraArgs ?? []),
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STEPWISE_LOG_LEVEL: 'info' } });
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, STEPWISE_LOG_LEVEL: 'info' },
+  });
   spawned.add(proc);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {
@@ -103,7 +106,11 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */
-export async function waitUntil<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
+export async function waitUntil<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -114,7 +121,12 @@ export async function waitUntil<T>(check: () => Promise<T | undefined | false> |
 }
 
 /** Waits until every named worker has announced itself. */
-export async function waitForWorkers(redisUrl: string, prefix: string, names: string[], timeoutMs = 20_000): Promise<WorkerInfo[]> {
+export async function waitForWorkers(
+  redisUrl: string,
+  prefix: string,
+  names: string[],
+  timeoutMs = 20_000,
+): Promise<WorkerInfo[]> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     return await waitUntil(

@@ -55,7 +55,11 @@ function collector() {
 describe('queue executor with real worker processes', () => {
   it('runs a diamond + dynamic fan-out on 3 workers with the same outputs as in-process', async () => {
     const workers = ['w1', 'w2', 'w3'].map((name) => spawnWorker({ redisUrl, prefix, name }));
-    await waitForWorkers(redisUrl, prefix, workers.map((w) => w.name));
+    await waitForWorkers(
+      redisUrl,
+      prefix,
+      workers.map((w) => w.name),
+    );
     const { events, onEvent } = collector();
     const result = await within(
       executePipeline(diamondDynamic, { runConfig: queueConfig(redisUrl, prefix), onEvent }),
@@ -77,7 +81,11 @@ describe('queue executor with real worker processes', () => {
     spawnWorker({ redisUrl, prefix, name: 'heavy-worker', queues: ['heavy'] });
     await waitForWorkers(redisUrl, prefix, ['light-worker', 'heavy-worker']);
     const { events, onEvent } = collector();
-    const result = await within(executePipeline(routing, { runConfig: queueConfig(redisUrl, prefix), onEvent }), 30_000, 'run');
+    const result = await within(
+      executePipeline(routing, { runConfig: queueConfig(redisUrl, prefix), onEvent }),
+      30_000,
+      'run',
+    );
     expect(result.status).toBe('SUCCESS');
     const starts = events.filter((e) => e.type === 'STEP_START');
     const heavy = starts.filter((e) => e.stepKey?.startsWith('heavy_'));
@@ -173,7 +181,10 @@ describe('queue executor with real worker processes', () => {
       },
     });
     await waitUntil(() => existsSync(`${marker}.started`), 20_000, 'the step to start');
-    await run(process.execPath, [CLI, 'cancel', runId], { env: { ...process.env, STEPWISE_HOME: home }, timeout: 20_000 });
+    await run(process.execPath, [CLI, 'cancel', runId], {
+      env: { ...process.env, STEPWISE_HOME: home },
+      timeout: 20_000,
+    });
     const result = await within(pending, 20_000, 'the run to end');
     expect(result.status).toBe('CANCELED');
     expect(existsSync(`${marker}.aborted`)).toBe(true);
@@ -217,7 +228,11 @@ describe('queue executor with real worker processes', () => {
     );
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const count = (text: string, op: string) =>
-      Number(new RegExp(`stepwise_steps_finished_total\\{queue="default",op="${op}",status="SUCCESS"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      Number(
+        new RegExp(`stepwise_steps_finished_total\\{queue="default",op="${op}",status="SUCCESS"\\} (\\d+)`).exec(
+          text,
+        )?.[1] ?? 0,
+      );
     expect(count(await scrape(), 'many')).toBe(0);
     const result = await within(executePipeline(wide, { runConfig: queueConfig(redisUrl, prefix) }), 30_000, 'run');
     expect(result.status).toBe('SUCCESS');
@@ -252,7 +267,11 @@ describe('queue executor with real worker processes', () => {
   it('fails the step whose resource throws on set-up in the worker, naming the cause', async () => {
     spawnWorker({ redisUrl, prefix, name: 'r1' });
     await waitForWorkers(redisUrl, prefix, ['r1']);
-    const result = await within(executePipeline(resourceFails, { runConfig: queueConfig(redisUrl, prefix) }), 20_000, 'run');
+    const result = await within(
+      executePipeline(resourceFails, { runConfig: queueConfig(redisUrl, prefix) }),
+      20_000,
+      'run',
+    );
     expect(result.status).toBe('FAILURE');
     expect(result.steps.uses_broken?.status).toBe('FAILURE');
     expect(result.steps.uses_broken?.error?.message).toMatch(/resource 'db' failed to set up: database is down/);
@@ -269,7 +288,8 @@ describe('queue executor with real worker processes', () => {
         executePipeline(inputDeleted, {
           runConfig: { ...queueConfig(redisUrl, prefix), ops: { gate: { config: { ms: 800 } } } },
           onEvent: (e) => {
-            if (e.type === 'STEP_SUCCESS' && e.stepKey === 'produce') void redis.del(keys.value(e.runId, 'produce', 'result'));
+            if (e.type === 'STEP_SUCCESS' && e.stepKey === 'produce')
+              void redis.del(keys.value(e.runId, 'produce', 'result'));
           },
         }),
         20_000,
@@ -286,9 +306,13 @@ describe('queue executor with real worker processes', () => {
   it('lists live workers with `stepwise workers --json`', async () => {
     spawnWorker({ redisUrl, prefix, name: 'listed', queues: ['default', 'heavy'] });
     await waitForWorkers(redisUrl, prefix, ['listed']);
-    const { stdout } = await run(process.execPath, [CLI, 'workers', '--json', '--redis', redisUrl, '--prefix', prefix], {
-      timeout: 15_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, 'workers', '--json', '--redis', redisUrl, '--prefix', prefix],
+      {
+        timeout: 15_000,
+      },
+    );
     const { workers } = JSON.parse(stdout) as { workers: Array<{ name: string; queues: string[] }> };
     expect(workers.map((w) => w.name)).toEqual(['listed']);
     expect(workers[0]?.queues).toEqual(['default', 'heavy']);

@@ -20,7 +20,12 @@ afterEach(async () => {
 /** Events that must appear once per step attempt. */
 function stepEventKey(e: StepwiseEvent): string | undefined {
   if (e.type === 'LOG' || e.type === 'ENGINE_EVENT' || e.stepKey === undefined) return undefined;
-  const extra = e.type === 'STEP_OUTPUT' ? `${e.data.output}[${e.data.mappingKey ?? ''}]` : e.type === 'STEP_INPUT' ? e.data.input : '';
+  const extra =
+    e.type === 'STEP_OUTPUT'
+      ? `${e.data.output}[${e.data.mappingKey ?? ''}]`
+      : e.type === 'STEP_INPUT'
+        ? e.data.input
+        : '';
   return `${e.type}|${e.stepKey}|${e.attempt}|${extra}`;
 }
 
@@ -37,7 +42,10 @@ describe('Redis faults', () => {
     const result = await within(
       executePipeline(longStep, {
         instance,
-        runConfig: { ...queueConfig(redisUrl, prefix, { lockDurationMs: 10_000 }), ops: { long: { config: { ms: 2_000 } } } },
+        runConfig: {
+          ...queueConfig(redisUrl, prefix, { lockDurationMs: 10_000 }),
+          ops: { long: { config: { ms: 2_000 } } },
+        },
         onEvent: (e) => {
           if (e.type === 'STEP_START' && e.stepKey === 'long' && !restarted) restarted = server?.restart();
         },
@@ -59,7 +67,11 @@ describe('Redis faults', () => {
     expect(events.filter((e) => e.type === 'STEP_SUCCESS')).toHaveLength(2);
 
     // And the deployment goes on working after the restart.
-    const again = await within(executePipeline(diamondDynamic, { runConfig: queueConfig(redisUrl, prefix) }), 30_000, 'a second run');
+    const again = await within(
+      executePipeline(diamondDynamic, { runConfig: queueConfig(redisUrl, prefix) }),
+      30_000,
+      'a second run',
+    );
     expect(again.status).toBe('SUCCESS');
   });
 
@@ -79,7 +91,8 @@ describe('Redis faults', () => {
         },
         onEvent: (e) => {
           events.push(e);
-          if (e.type === 'STEP_START' && e.stepKey === 'long' && !restarted) restarted = server?.kill('SIGKILL').then(() => server?.restart());
+          if (e.type === 'STEP_START' && e.stepKey === 'long' && !restarted)
+            restarted = server?.kill('SIGKILL').then(() => server?.restart());
         },
       }),
       40_000,

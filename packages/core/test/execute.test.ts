@@ -1,5 +1,3 @@
-import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   ConfigError,
   dynamicItem,
@@ -11,8 +9,15 @@ import {
   runEvents,
   type StepwiseEvent,
 } from '@stepwise/core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 
-const num = op({ name: 'num', config: z.object({ value: z.number().default(1) }), out: z.number(), compute: (ctx) => ctx.config.value });
+const num = op({
+  name: 'num',
+  config: z.object({ value: z.number().default(1) }),
+  out: z.number(),
+  compute: (ctx) => ctx.config.value,
+});
 const add = op({
   name: 'add',
   ins: { a: z.number(), b: z.number() },
@@ -40,7 +45,10 @@ describe('executePipeline (in-process)', () => {
       },
     });
     const events: StepwiseEvent[] = [];
-    const result = await executePipeline(p, { runConfig: { ops: { num: { config: { value: 5 } } } }, onEvent: (e) => events.push(e) });
+    const result = await executePipeline(p, {
+      runConfig: { ops: { num: { config: { value: 5 } } } },
+      onEvent: (e) => events.push(e),
+    });
     expect(result.status).toBe('SUCCESS');
     expect(result.output('c')).toBe(7);
     expect(result.steps.b?.status).toBe('SUCCESS');
@@ -126,10 +134,12 @@ describe('executePipeline (in-process)', () => {
     expect(result.steps.after_even?.status).toBe('SUCCESS');
     expect(result.steps.after_odd?.status).toBe('SKIPPED');
     expect(result.steps.after_odd2?.status).toBe('SKIPPED');
-    expect(events.filter((e) => e.type === 'STEP_SKIPPED').map((e) => e.stepKey).sort()).toEqual([
-      'after_odd',
-      'after_odd2',
-    ]);
+    expect(
+      events
+        .filter((e) => e.type === 'STEP_SKIPPED')
+        .map((e) => e.stepKey)
+        .sort(),
+    ).toEqual(['after_odd', 'after_odd2']);
   });
 
   it('fans out over a dynamic output and collects', async () => {
@@ -160,7 +170,11 @@ describe('executePipeline (in-process)', () => {
     const p = pipeline({
       name: 'dynamic_empty',
       build: () => {
-        sum({ xs: none().map((x) => inc({ x })).collect() });
+        sum({
+          xs: none()
+            .map((x) => inc({ x }))
+            .collect(),
+        });
       },
     });
     const result = await executePipeline(p);
@@ -391,7 +405,8 @@ describe('executePipeline (in-process)', () => {
       compute: (ctx) => {
         ctx.output('a', 1);
         ctx.emit({ kind: 'materialization', assetKey: 'warehouse/a', metadata: { rows: 1 } });
-        return { b: 2 };
+        // 'a' was emitted with ctx.output; the type asks for every required output.
+        return { b: 2 } as { a: number; b: number };
       },
     });
     const p = pipeline({ name: 'incremental', build: () => void add(produce()) });

@@ -62,12 +62,21 @@ export class EventConsumer {
     while (this.running) {
       let reply: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
       try {
-        reply = (await redis.xreadBuffer('COUNT', 2_000, 'BLOCK', blockMs, 'STREAMS', stream, this.lastId)) as typeof reply;
+        reply = (await redis.xreadBuffer(
+          'COUNT',
+          2_000,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          stream,
+          this.lastId,
+        )) as typeof reply;
         failures = 0;
       } catch (error) {
         if (!this.running) break;
         failures++;
-        if (failures === 1) logger.warn({ err: (error as Error).message, runId }, 'reading the run event stream failed; retrying');
+        if (failures === 1)
+          logger.warn({ err: (error as Error).message, runId }, 'reading the run event stream failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 2_000)));
         continue;
       }
@@ -90,7 +99,10 @@ export class EventConsumer {
       if (decoded.event.runId !== runId) throw new Error(`entry names run ${decoded.event.runId}`);
     } catch (error) {
       this.malformed++;
-      logger.error({ err: (error as Error).message, runId, streamId }, 'malformed entry on the run event stream; dead-lettered');
+      logger.error(
+        { err: (error as Error).message, runId, streamId },
+        'malformed entry on the run event stream; dead-lettered',
+      );
       this.deadLetter(streamId, fields, (error as Error).message);
       return;
     }

@@ -23,7 +23,10 @@ export class EventPublisher {
   /** Queues an event; it is sent with the others of this tick. */
   publish(event: StepwiseEvent): void {
     if (this.batch.length === 0) queueMicrotask(() => this.send());
-    this.batch.push({ stream: this.keys.runEvents(event.runId), fields: encodeEventEntry(event, `${this.producer}:${this.seq++}`) });
+    this.batch.push({
+      stream: this.keys.runEvents(event.runId),
+      fields: encodeEventEntry(event, `${this.producer}:${this.seq++}`),
+    });
   }
 
   /** Resolves once every event published so far is in Redis. */

@@ -4,15 +4,15 @@ export { EventConsumer, type EventConsumerOptions } from './event-consumer.js';
 export { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 export { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
 export { jobIdOf, QueueExecutor } from './queue-executor.js';
-export { createRedis, defaultRedisUrl, redactUrl, type ConnectionOptions } from './redis-connection.js';
+export { type ConnectionOptions, createRedis, defaultRedisUrl, redactUrl } from './redis-connection.js';
 export { RedisIOManager, type RedisIOManagerOptions, ValueTooLargeError } from './redis-io-manager.js';
 export { registerQueueExecutor } from './register.js';
 export {
   decodeEventEntry,
   encodeEventEntry,
   type IOLocation,
-  MalformedMessageError,
   MAX_MESSAGE_BYTES,
+  MalformedMessageError,
   parseJobData,
   type StepJobData,
   WIRE_VERSION,
@@ -20,4 +20,5 @@ export {
 export { listWorkers, removeWorker, WORKER_TTL_MS, type WorkerInfo, writeHeartbeat } from './worker-registry.js';
 
 registerQueueExecutor();
+
 export { EventPublisher } from './event-publisher.js';

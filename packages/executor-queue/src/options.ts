@@ -1,5 +1,5 @@
-import { defaultRedisUrl } from './redis-connection.js';
 import { DEFAULT_PREFIX } from './keys.js';
+import { defaultRedisUrl } from './redis-connection.js';
 
 /** Options of the queue executor (`execution.queue` in run config; defaults from `stepwise.yaml`). */
 export interface QueueExecutorOptions {

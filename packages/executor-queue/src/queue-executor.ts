@@ -5,10 +5,10 @@ import {
   type IOManager,
   type LaunchContext,
   makeEvent,
-  serializeError,
   type StepLauncher,
   type StepTask,
   type StepwiseEvent,
+  serializeError,
 } from '@stepwise/core';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -17,8 +17,8 @@ import { RedisKeys } from './keys.js';
 import { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
 import { createRedis, redactUrl } from './redis-connection.js';
 import { RedisIOManager } from './redis-io-manager.js';
-import { listWorkers } from './worker-registry.js';
 import { type IOLocation, type StepJobData, WIRE_VERSION } from './wire.js';
+import { listWorkers } from './worker-registry.js';
 
 /** BullMQ forbids ':' in queue names; we also keep them printable. */
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -172,7 +172,11 @@ export class QueueExecutor implements Executor {
                     'STEP_FAILURE',
                     ctx.runId,
                     { error: serializeError(error) },
-                    { stepKey: data.task.key, attempt: data.attempt, message: `could not enqueue step: ${(error as Error).message}` },
+                    {
+                      stepKey: data.task.key,
+                      attempt: data.attempt,
+                      message: `could not enqueue step: ${(error as Error).message}`,
+                    },
                   ),
                 );
               }
@@ -190,7 +194,12 @@ export class QueueExecutor implements Executor {
           makeEvent(
             'STEP_FAILURE',
             ctx.runId,
-            { error: { name: 'ConfigError', message: `queue name '${queue}' is invalid: use letters, digits, '.', '_' and '-'` } },
+            {
+              error: {
+                name: 'ConfigError',
+                message: `queue name '${queue}' is invalid: use letters, digits, '.', '_' and '-'`,
+              },
+            },
             { stepKey: task.key, attempt, message: `invalid queue name '${queue}'` },
           ),
         );
@@ -248,7 +257,9 @@ export class QueueExecutor implements Executor {
               );
             }
             if (options.queueTimeoutMs > 0 && waited >= options.queueTimeoutMs && inFlight.get(f.task.key) === f) {
-              const removed = await queueFor(f.queue).remove(f.jobId).catch(() => 0);
+              const removed = await queueFor(f.queue)
+                .remove(f.jobId)
+                .catch(() => 0);
               if (removed === 0 && inFlight.get(f.task.key)?.startedAt !== undefined) continue;
               inFlight.delete(f.task.key);
               const message = `step '${f.task.key}' waited ${Math.round(waited / 1000)} s in queue '${f.queue}' and no worker took it (queueTimeoutMs ${options.queueTimeoutMs}); start a worker with --queue ${f.queue}`;
@@ -271,7 +282,13 @@ export class QueueExecutor implements Executor {
           const state = await queueFor(f.queue)
             .getJobState(f.jobId)
             .catch(() => 'error');
-          if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'error') {
+          if (
+            state === 'active' ||
+            state === 'waiting' ||
+            state === 'delayed' ||
+            state === 'prioritized' ||
+            state === 'error'
+          ) {
             f.lastEventAt = now;
             continue;
           }
@@ -304,14 +321,18 @@ export class QueueExecutor implements Executor {
           await commands.publish(keys.cancelChannel, ctx.runId);
           await flushing;
           for (const f of inFlight.values()) {
-            const removed = await queueFor(f.queue).remove(f.jobId).catch(() => 0);
+            const removed = await queueFor(f.queue)
+              .remove(f.jobId)
+              .catch(() => 0);
             if (removed === 1) {
               inFlight.delete(f.task.key);
               emit(
                 makeEvent(
                   'STEP_FAILURE',
                   ctx.runId,
-                  { error: { name: 'StepAbortedError', message: `step '${f.task.key}' was canceled before it started` } },
+                  {
+                    error: { name: 'StepAbortedError', message: `step '${f.task.key}' was canceled before it started` },
+                  },
                   { stepKey: f.task.key, attempt: f.attempt },
                 ),
               );

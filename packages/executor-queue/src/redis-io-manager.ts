@@ -41,14 +41,16 @@ export class RedisIOManager implements IOManager {
 
   async store(ref: OutputRef, value: unknown): Promise<void> {
     const bytes = encodeValue(value);
-    if (bytes.length > this.maxValueBytes) throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
+    if (bytes.length > this.maxValueBytes)
+      throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
     if (this.ttlSeconds > 0) await this.redis.set(this.key(ref), bytes, 'EX', this.ttlSeconds);
     else await this.redis.set(this.key(ref), bytes);
   }
 
   async load(ref: OutputRef): Promise<unknown> {
     const bytes = await this.redis.getBuffer(this.key(ref));
-    if (bytes === null) throw new NotFoundError(`no stored output ${describe(ref)} in Redis (expired, deleted, or Redis lost its data)`);
+    if (bytes === null)
+      throw new NotFoundError(`no stored output ${describe(ref)} in Redis (expired, deleted, or Redis lost its data)`);
     return decodeValue(bytes, describe(ref));
   }
 

@@ -1,8 +1,8 @@
 import { registerExecutor, registerIOManagerFactory } from '@stepwise/core';
-import { createRedis } from './redis-connection.js';
-import { QueueExecutor } from './queue-executor.js';
-import { RedisIOManager } from './redis-io-manager.js';
 import type { QueueExecutorOptions } from './options.js';
+import { QueueExecutor } from './queue-executor.js';
+import { createRedis } from './redis-connection.js';
+import { RedisIOManager } from './redis-io-manager.js';
 
 /** Makes `execution: { queue: {...} }` and `io: { redis: {...} }` available. Runs when this package is imported. */
 export function registerQueueExecutor(): void {

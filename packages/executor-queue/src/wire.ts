@@ -89,7 +89,8 @@ function describe(error: z.ZodError): string {
 export function parseJobData(data: unknown): StepJobData {
   const parsed = jobSchema.safeParse(data);
   if (!parsed.success) throw new MalformedMessageError(`malformed step job: ${describe(parsed.error)}`);
-  if (parsed.data.task.runId !== parsed.data.runId) throw new MalformedMessageError('malformed step job: run ids differ');
+  if (parsed.data.task.runId !== parsed.data.runId)
+    throw new MalformedMessageError('malformed step job: run ids differ');
   return parsed.data as StepJobData;
 }
 

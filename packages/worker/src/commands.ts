@@ -1,4 +1,11 @@
-import { DEFAULT_PREFIX, RedisKeys, createRedis, defaultRedisUrl, listWorkers, redactUrl } from '@stepwise/executor-queue';
+import {
+  createRedis,
+  DEFAULT_PREFIX,
+  defaultRedisUrl,
+  listWorkers,
+  RedisKeys,
+  redactUrl,
+} from '@stepwise/executor-queue';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { StepwiseWorker } from './worker.js';
@@ -29,8 +36,16 @@ export function registerCommands(program: Command): void {
     .option('--redis <url>', 'Redis URL (default $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix shared with the coordinator', DEFAULT_PREFIX)
     .option('--name <id>', 'worker id shown by `stepwise workers` (default host:pid)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port', positiveInt('--metrics-port'))
-    .option('--lock-duration <ms>', 'ms without a heartbeat before a step is re-run elsewhere', positiveInt('--lock-duration'))
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics and /healthz on this port',
+      positiveInt('--metrics-port'),
+    )
+    .option(
+      '--lock-duration <ms>',
+      'ms without a heartbeat before a step is re-run elsewhere',
+      positiveInt('--lock-duration'),
+    )
     .option('--drain-timeout <ms>', 'ms running steps get to finish on SIGTERM', positiveInt('--drain-timeout'))
     .action(async (opts) => {
       const logger = pino(
@@ -54,7 +69,8 @@ export function registerCommands(program: Command): void {
       } catch (error) {
         throw new WorkerStartError((error as Error).message);
       }
-      if (worker.metricsPort !== undefined) logger.info({ port: worker.metricsPort }, 'metrics on /metrics, health on /healthz');
+      if (worker.metricsPort !== undefined)
+        logger.info({ port: worker.metricsPort }, 'metrics on /metrics, health on /healthz');
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {

@@ -12,8 +12,8 @@ import {
   type EventPublisher,
   type IOLocation,
   parseJobData,
-  type RedisKeys,
   RedisIOManager,
+  type RedisKeys,
   type StepJobData,
 } from '@stepwise/executor-queue';
 import type { Job } from 'bullmq';
@@ -102,7 +102,12 @@ export class JobProcessor {
     await deps.publisher.flush();
   }
 
-  private async execute(data: StepJobData, pipeline: PipelineDefinition, attempt: number, queue: string): Promise<void> {
+  private async execute(
+    data: StepJobData,
+    pipeline: PipelineDefinition,
+    attempt: number,
+    queue: string,
+  ): Promise<void> {
     const { deps } = this;
     const { runId } = data;
     const stepKey = data.task.key;
@@ -175,8 +180,21 @@ export class JobProcessor {
       raw = String(job.data);
     }
     await deps.redis
-      .xadd(deps.keys.deadLetter, 'MAXLEN', '~', 10_000, '*', 'source', `queue:${queue}`, 'jobId', String(job.id), 'reason', reason, 'data', raw.slice(0, 65_536))
+      .xadd(
+        deps.keys.deadLetter,
+        'MAXLEN',
+        '~',
+        10_000,
+        '*',
+        'source',
+        `queue:${queue}`,
+        'jobId',
+        String(job.id),
+        'reason',
+        reason,
+        'data',
+        raw.slice(0, 65_536),
+      )
       .catch((error: Error) => deps.logger.error({ err: error.message }, 'could not dead-letter the job'));
   }
 }
-

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 type Labels = { queue: string; op: string };
 
@@ -35,7 +35,11 @@ export class WorkerMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
       registers,
     });
-    this.activeSteps = new Gauge({ name: 'stepwise_active_steps', help: 'Steps running on this worker now', registers });
+    this.activeSteps = new Gauge({
+      name: 'stepwise_active_steps',
+      help: 'Steps running on this worker now',
+      registers,
+    });
     this.malformedJobs = new Counter({
       name: 'stepwise_malformed_jobs_total',
       help: 'Malformed jobs dead-lettered by this worker',

@@ -13,7 +13,7 @@ import {
 } from '@stepwise/executor-queue';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { JobProcessor } from './job-processor.js';
 import { WorkerMetrics } from './metrics.js';
 
@@ -102,7 +102,9 @@ export class StepwiseWorker {
       ]);
     } catch (error) {
       await this.closeConnections();
-      throw new Error(`cannot reach Redis at ${redactUrl(this.redisUrl)}: ${(error as Error).message}; start Redis or pass --redis URL`);
+      throw new Error(
+        `cannot reach Redis at ${redactUrl(this.redisUrl)}: ${(error as Error).message}; start Redis or pass --redis URL`,
+      );
     }
     const publisher = new EventPublisher(commands, this.keys, (error) =>
       this.logger.warn({ err: (error as Error).message }, 'publishing step events failed; retrying'),

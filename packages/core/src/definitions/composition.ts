@@ -100,7 +100,9 @@ export class Composition {
   invoke(op: OpDefinition, alias: string, tags: Record<string, string> | undefined, rawInputs: unknown): unknown {
     const where = `pipeline '${this.pipelineName}'`;
     if (!NAME_PATTERN.test(alias)) {
-      throw new DefinitionError(`${where}: step name ${JSON.stringify(alias)} is invalid: use letters, digits, '_' and '-'`);
+      throw new DefinitionError(
+        `${where}: step name ${JSON.stringify(alias)} is invalid: use letters, digits, '_' and '-'`,
+      );
     }
     if (this.nodes.has(alias)) {
       throw new GraphError(
@@ -108,7 +110,9 @@ export class Composition {
       );
     }
     if (rawInputs !== undefined && (typeof rawInputs !== 'object' || rawInputs === null || isHandle(rawInputs))) {
-      throw new GraphError(`${where}: step '${alias}' must be called with an object of inputs, e.g. ${alias}({ x: handle })`);
+      throw new GraphError(
+        `${where}: step '${alias}' must be called with an object of inputs, e.g. ${alias}({ x: handle })`,
+      );
     }
     const inputs: Record<string, InputBinding> = {};
     for (const [inputName, arg] of Object.entries(rawInputs ?? {})) {
@@ -197,7 +201,9 @@ export class Composition {
         const outer = this.scope;
         this.scope = source;
         try {
-          const item = scope ? outputHandle(node, output, scope) : { ...outputHandle(node, output, source), item: true };
+          const item = scope
+            ? outputHandle(node, output, scope)
+            : { ...outputHandle(node, output, source), item: true };
           const result = fn(item as OutputHandle<never>);
           return this.lift(result) as never;
         } finally {
@@ -237,7 +243,8 @@ let active: Composition | undefined;
 
 /** Runs `build` with `composition` active, so op calls inside it record nodes. */
 export function compose(composition: Composition, build: () => void): void {
-  if (active) throw new DefinitionError(`pipeline '${composition.pipelineName}' was built inside another pipeline's build()`);
+  if (active)
+    throw new DefinitionError(`pipeline '${composition.pipelineName}' was built inside another pipeline's build()`);
   active = composition;
   try {
     build();

@@ -1,4 +1,3 @@
-export type { MaterializationInput, OpContext, UserEvent } from './context.js';
 export type {
   CollectHandle,
   DynamicHandle,
@@ -8,21 +7,22 @@ export type {
   NodeSpec,
   OutputHandle,
 } from './composition.js';
+export type { MaterializationInput, OpContext, UserEvent } from './context.js';
 export {
+  type DynamicItem,
   dynamicItem,
   isDynamicItem,
-  op,
-  retryDelayMs,
-  type DynamicItem,
   type Op,
   type OpDefinition,
   type OpOptions,
   type OutputDecl,
   type OutputDefinition,
   type OutputSpec,
+  op,
   type RetryPolicy,
+  retryDelayMs,
   type Schema,
 } from './op.js';
-export { pipeline, type DepSource, type PipelineDefinition, type PipelineOptions } from './pipeline.js';
-export { repository, type RepositoryDefinition, type RepositoryOptions } from './repository.js';
-export { resource, type ResourceDefinition, type ResourceInitContext, type ResourceOptions } from './resource.js';
+export { type DepSource, type PipelineDefinition, type PipelineOptions, pipeline } from './pipeline.js';
+export { type RepositoryDefinition, type RepositoryOptions, repository } from './repository.js';
+export { type ResourceDefinition, type ResourceInitContext, type ResourceOptions, resource } from './resource.js';

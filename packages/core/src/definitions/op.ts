@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { DefinitionError } from '../errors/index.js';
-import type { OpContext } from './context.js';
 import { currentComposition, type InputArg, type OpInvocationResult } from './composition.js';
+import type { OpContext } from './context.js';
 
 /** Any zod schema. */
 export type Schema = z.ZodType;
@@ -68,7 +68,8 @@ export type ComputeResult<Out, Outs> = [Out] extends [OutputDecl]
   ? OutputValue<Out>
   : [Outs] extends [Record<string, OutputDecl>]
     ? OutsValue<Outs>
-    : undefined | void;
+    : // biome-ignore lint/suspicious/noConfusingVoidType: an op without outputs may return nothing
+      void;
 
 export interface OpOptions<
   C extends Schema | undefined,
@@ -133,7 +134,7 @@ export type OpCallInputs<I extends Record<string, Schema>> = { [K in keyof I]?: 
 
 /** An op: callable inside `pipeline({ build })` to wire the graph. */
 export interface Op<
-  C extends Schema | undefined = Schema | undefined,
+  _C extends Schema | undefined = Schema | undefined,
   I extends Record<string, Schema> = Record<string, Schema>,
   Out extends OutputDecl | undefined = OutputDecl | undefined,
   Outs extends Record<string, OutputDecl> | undefined = Record<string, OutputDecl> | undefined,
@@ -156,7 +157,9 @@ function normalizeOutput(name: string, decl: OutputDecl): OutputDefinition {
   if (isOutputSpec(decl)) {
     if (decl.optional && decl.dynamic) {
       // A dynamic output with zero items already skips nothing and maps nothing; optional adds no meaning.
-      throw new DefinitionError(`output '${name}' cannot be both optional and dynamic; a dynamic output may emit no items`);
+      throw new DefinitionError(
+        `output '${name}' cannot be both optional and dynamic; a dynamic output may emit no items`,
+      );
     }
     return { name, schema: decl.schema, optional: decl.optional === true, dynamic: decl.dynamic === true };
   }
@@ -180,7 +183,9 @@ export function op<
     throw new DefinitionError(`op '${name}' has no compute function`);
   }
   if (options.out !== undefined && options.outs !== undefined) {
-    throw new DefinitionError(`op '${name}' declares both 'out' and 'outs'; use 'out' for one output or 'outs' for several`);
+    throw new DefinitionError(
+      `op '${name}' declares both 'out' and 'outs'; use 'out' for one output or 'outs' for several`,
+    );
   }
   const outputs: OutputDefinition[] = [];
   if (options.out !== undefined) outputs.push(normalizeOutput('result', options.out));

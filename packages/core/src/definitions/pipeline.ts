@@ -103,7 +103,9 @@ function nodesFromDeps(
     const inputs: Record<string, InputBinding> = {};
     for (const [input, source] of Object.entries(deps[nodeName] ?? {})) {
       if (!(input in def.ins)) {
-        throw new GraphError(`${where}: step '${nodeName}' has no input '${input}' (op '${def.name}' declares ${Object.keys(def.ins).join(', ') || 'none'})`);
+        throw new GraphError(
+          `${where}: step '${nodeName}' has no input '${input}' (op '${def.name}' declares ${Object.keys(def.ins).join(', ') || 'none'})`,
+        );
       }
       const parse = (s: string) => {
         const dot = s.indexOf('.');
@@ -143,13 +145,17 @@ function validateBindings(
           );
         }
         if (out.dynamic && binding.kind !== 'mapped' && binding.kind !== 'collect') {
-          throw new GraphError(`${where}: input '${node.name}.${input}' takes dynamic output '${src.node}.${src.output}' directly; use .map() or .collect()`);
+          throw new GraphError(
+            `${where}: input '${node.name}.${input}' takes dynamic output '${src.node}.${src.output}' directly; use .map() or .collect()`,
+          );
         }
       }
     }
     for (const r of node.op.requiredResources ?? []) {
       if (!(r in resources)) {
-        throw new GraphError(`${where}: step '${node.name}' requires resource '${r}', which the pipeline does not provide`);
+        throw new GraphError(
+          `${where}: step '${node.name}' requires resource '${r}', which the pipeline does not provide`,
+        );
       }
     }
   }
@@ -180,7 +186,9 @@ function topologicalOrder(pipelineName: string, nodes: Map<string, NodeSpec>): s
   }
   if (order.length < nodes.size) {
     const stuck = [...indegree].filter(([, d]) => d > 0).map(([n]) => n);
-    throw new GraphError(`pipeline '${pipelineName}' has a cycle through steps ${stuck.map((s) => `'${s}'`).join(', ')}`);
+    throw new GraphError(
+      `pipeline '${pipelineName}' has a cycle through steps ${stuck.map((s) => `'${s}'`).join(', ')}`,
+    );
   }
   return order;
 }

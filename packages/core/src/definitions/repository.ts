@@ -21,5 +21,9 @@ export function repository(options: RepositoryOptions): RepositoryDefinition {
     if (pipelines.has(p.name)) throw new DefinitionError(`repository(): two pipelines are named '${p.name}'`);
     pipelines.set(p.name, p);
   }
-  return Object.freeze({ kind: 'repository' as const, pipelines, schedules: Object.freeze([...(options.schedules ?? [])]) });
+  return Object.freeze({
+    kind: 'repository' as const,
+    pipelines,
+    schedules: Object.freeze([...(options.schedules ?? [])]),
+  });
 }

@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { DefinitionError } from '../errors/index.js';
 
 export interface ResourceInitContext<C> {

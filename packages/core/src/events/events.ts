@@ -86,5 +86,5 @@ export function serializeError(error: unknown): SerializedError {
     if (error.cause !== undefined) out.cause = serializeError(error.cause);
     return out;
   }
-  return { name: 'NonError', message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error) };
+  return { name: 'NonError', message: typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)) };
 }

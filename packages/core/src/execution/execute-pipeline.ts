@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { collectSecretValues, redactConfig, redactEvent, redactPlan, redactValue } from '../config/redact.js';
 import { validateRunConfig } from '../config/run-config.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
@@ -7,8 +7,8 @@ import type { SerializedError, StepwiseEvent } from '../events/events.js';
 import { Instance } from '../instance/instance.js';
 import { CachingIOManager } from '../io/caching-io-manager.js';
 import { buildPlan } from '../plan/build-plan.js';
-import { selectSteps } from '../plan/select.js';
 import type { ExecutionPlan } from '../plan/plan.js';
+import { selectSteps } from '../plan/select.js';
 import { EventWriter } from '../storage/event-writer.js';
 import type { RunRecord } from '../storage/run-storage.js';
 import type { Executor } from './executor.js';
@@ -72,7 +72,10 @@ export async function executePipeline(pipeline: PipelineDefinition, options: Exe
 }
 
 /** Executes a pipeline and yields its events as they happen. */
-export function runEvents(pipeline: PipelineDefinition, options: ExecuteOptions = {}): AsyncIterableIterator<StepwiseEvent> {
+export function runEvents(
+  pipeline: PipelineDefinition,
+  options: ExecuteOptions = {},
+): AsyncIterableIterator<StepwiseEvent> {
   return startRun(pipeline, options).events();
 }
 

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { redactValue } from '../config/redact.js';
 import type { UserEvent } from '../definitions/context.js';
 import { isDynamicItem, type OpDefinition, type OutputDefinition, retryDelayMs } from '../definitions/op.js';
@@ -12,7 +12,10 @@ const MAPPING_KEY = /^[A-Za-z0-9_-]+$/;
 /** The step was aborted: the run was canceled or the worker is shutting down. */
 export class StepAbortedError extends StepwiseError {
   constructor(stepKey: string, reason: unknown) {
-    super('STEP_ABORTED', `step '${stepKey}' was aborted: ${reason instanceof Error ? reason.message : String(reason)}`);
+    super(
+      'STEP_ABORTED',
+      `step '${stepKey}' was aborted: ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
   }
 }
 
@@ -45,7 +48,7 @@ export async function executeStep(
   emit('STEP_START', { planKey: task.planKey });
 
   const node = runtime.pipeline.nodes.get(task.planKey);
-  let op: OpDefinition | undefined = node?.op;
+  const op: OpDefinition | undefined = node?.op;
   try {
     if (!node || !op || op.name !== task.op) {
       throw new NotFoundError(
@@ -60,7 +63,9 @@ export async function executeStep(
       if (schema) {
         const parsed = schema.safeParse(raw);
         if (!parsed.success) {
-          throw new TypeCheckError(`input '${name}' of step '${stepKey}' failed its type check: ${describeZodError(parsed.error)}`);
+          throw new TypeCheckError(
+            `input '${name}' of step '${stepKey}' failed its type check: ${describeZodError(parsed.error)}`,
+          );
         }
         inputs[name] = parsed.data;
       } else {
@@ -85,9 +90,7 @@ export async function executeStep(
       signal,
       resources,
       get log(): Logger {
-        log ??= stepLogger(runtime, task, attempt, (level, msg, fields) =>
-          emit('LOG', { level, msg, fields }, msg),
-        );
+        log ??= stepLogger(runtime, task, attempt, (level, msg, fields) => emit('LOG', { level, msg, fields }, msg));
         return log;
       },
       output(name: string, value: unknown): void {
@@ -101,7 +104,9 @@ export async function executeStep(
       },
       emit(event: UserEvent): void {
         if (event?.kind !== 'materialization' || typeof event.assetKey !== 'string') {
-          throw new TypeCheckError(`step '${stepKey}': ctx.emit takes { kind: 'materialization', assetKey, metadata? }`);
+          throw new TypeCheckError(
+            `step '${stepKey}': ctx.emit takes { kind: 'materialization', assetKey, metadata? }`,
+          );
         }
         emit('MATERIALIZATION', { assetKey: event.assetKey, description: event.description, metadata: event.metadata });
       },
@@ -115,7 +120,9 @@ export async function executeStep(
     for (const out of definition.outputs) {
       if (emitted.has(out.name)) {
         if (values.has(out.name)) {
-          throw new TypeCheckError(`step '${stepKey}' emitted output '${out.name}' with ctx.output and also returned it`);
+          throw new TypeCheckError(
+            `step '${stepKey}' emitted output '${out.name}' with ctx.output and also returned it`,
+          );
         }
         continue;
       }
@@ -130,7 +137,8 @@ export async function executeStep(
     return { status: 'SUCCESS' };
   } catch (caught) {
     const durationMs = performance.now() - started;
-    const error = signal.aborted && !(caught instanceof StepAbortedError) ? new StepAbortedError(stepKey, signal.reason) : caught;
+    const error =
+      signal.aborted && !(caught instanceof StepAbortedError) ? new StepAbortedError(stepKey, signal.reason) : caught;
     const policy = op?.retry;
     if (!signal.aborted && policy && attempt <= policy.maxRetries) {
       const delayMs = retryDelayMs(policy, attempt);
@@ -200,7 +208,9 @@ async function storeOutput(
   const check = (v: unknown, what: string) => {
     const parsed = out.schema.safeParse(v);
     if (!parsed.success) {
-      throw new TypeCheckError(`${what} of step '${task.key}' failed its type check: ${describeZodError(parsed.error)}`);
+      throw new TypeCheckError(
+        `${what} of step '${task.key}' failed its type check: ${describeZodError(parsed.error)}`,
+      );
     }
     return parsed.data;
   };
@@ -214,7 +224,9 @@ async function storeOutput(
     throw new TypeCheckError(`dynamic output '${out.name}' of step '${task.key}' must be an array of items`);
   }
   const items = value.map((item, index) =>
-    isDynamicItem(item) ? { mappingKey: item.mappingKey, value: item.value } : { mappingKey: String(index), value: item },
+    isDynamicItem(item)
+      ? { mappingKey: item.mappingKey, value: item.value }
+      : { mappingKey: String(index), value: item },
   );
   const seen = new Set<string>();
   const checked = items.map(({ mappingKey, value: v }) => {
@@ -224,7 +236,9 @@ async function storeOutput(
       );
     }
     if (seen.has(mappingKey)) {
-      throw new TypeCheckError(`dynamic output '${out.name}' of step '${task.key}': mapping key '${mappingKey}' is used twice`);
+      throw new TypeCheckError(
+        `dynamic output '${out.name}' of step '${task.key}': mapping key '${mappingKey}' is used twice`,
+      );
     }
     seen.add(mappingKey);
     return { mappingKey, value: check(v, `item '${mappingKey}' of dynamic output '${out.name}'`) };

@@ -138,10 +138,15 @@ export class RunCoordinator {
   private pump(): void {
     for (const node of this.state.takeSkipped()) {
       this.options.sink(
-        makeEvent('STEP_SKIPPED', this.options.runId, { reason: node.skipReason ?? 'upstream skipped' }, {
-          stepKey: node.key,
-          attempt: node.attempt,
-        }),
+        makeEvent(
+          'STEP_SKIPPED',
+          this.options.runId,
+          { reason: node.skipReason ?? 'upstream skipped' },
+          {
+            stepKey: node.key,
+            attempt: node.attempt,
+          },
+        ),
       );
     }
     if (this.canceled) {
@@ -149,8 +154,9 @@ export class RunCoordinator {
     } else {
       const max = this.options.executor.maxConcurrent;
       const launcher = this.launcher as StepLauncher;
-      let node: StepNode | undefined;
-      while (this.active.size < max && (node = this.state.nextReady()) !== undefined) {
+      while (this.active.size < max) {
+        const node = this.state.nextReady();
+        if (!node) break;
         this.state.markDispatched(node);
         this.active.add(node);
         launcher.launch(node.task ?? failMissingTask(node), node.attempt, 0);
@@ -163,7 +169,11 @@ export class RunCoordinator {
     if (this.active.size === 0 && !this.pumpScheduled) {
       // Nothing runs and nothing can start: a bug, not a state to wait in. End the run rather than hang.
       const stuck = [...this.state.steps.values()].filter((n) => !isTerminal(n.status)).map((n) => n.key);
-      this.emit('ENGINE_EVENT', { kind: 'stalled', details: { steps: stuck.slice(0, 20) } }, `run stalled: ${stuck.slice(0, 5).join(', ')} can never start`);
+      this.emit(
+        'ENGINE_EVENT',
+        { kind: 'stalled', details: { steps: stuck.slice(0, 20) } },
+        `run stalled: ${stuck.slice(0, 5).join(', ')} can never start`,
+      );
       for (const key of stuck) {
         const n = this.state.steps.get(key);
         if (n) this.state.abandon(n, 'NOT_STARTED');

@@ -337,7 +337,8 @@ export class RunState {
           break;
         case 'step': {
           const ref = this.refFor(input.step, input.output, plan, node.mappingKey);
-          if (!ref) return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
+          if (!ref)
+            return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
           inputs[name] = { from: 'one', ref };
           break;
         }
@@ -389,7 +390,7 @@ export class RunState {
     if (reusedRun !== undefined && !this.planSteps.has(step)) return { runId: reusedRun, step, output };
     const key = this.resolveKey(step, from, mappingKey);
     const up = this.steps.get(key);
-    if (!up || up.status !== 'SUCCESS' || !up.produced.has(output)) return undefined;
+    if (up?.status !== 'SUCCESS' || !up.produced.has(output)) return undefined;
     return { runId: this.runId, step: key, output };
   }
 

@@ -1,6 +1,6 @@
+import { NotFoundError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStorage } from './run-storage.js';
-import { NotFoundError } from '../errors/index.js';
 
 /** Run storage in memory, for ephemeral instances (tests, `executePipeline` without an instance). */
 export class MemoryRunStorage implements RunStorage {

@@ -1,8 +1,8 @@
-import type { Executor, LaunchContext, StepLauncher } from '../executor.js';
+import type { StepTask } from '../../plan/plan.js';
 import { executeStep } from '../execute-step.js';
+import type { Executor, LaunchContext, StepLauncher } from '../executor.js';
 import { ResourceManager } from '../resource-manager.js';
 import type { StepRuntime } from '../step-runtime.js';
-import type { StepTask } from '../../plan/plan.js';
 
 export interface InProcessExecutorOptions {
   /** Steps running at once (they interleave on this event loop). Default 32. */
