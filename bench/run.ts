@@ -102,7 +102,7 @@ async function postgresVersion(): Promise<string> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
-    const res = await client.query<{ v: string }>('SHOW server_version');
+    const res = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     return res.rows[0]?.v ?? 'unknown';
   } catch (err) {
     return `unreachable (${(err as Error).message})`;
