@@ -228,18 +228,21 @@ function fingerprintOf(
   return hash.digest('hex').slice(0, 16);
 }
 
-// This package's root (src/ or dist/ sits below it); frames inside it are not the caller.
+// This package's code (src/ or dist/); frames inside it are not the caller. Tests and examples of the
+// package live beside it, not in it, and count as callers.
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PACKAGE_CODE = [`${PACKAGE_ROOT}src/`, `${PACKAGE_ROOT}dist/`];
 
 /** The first file on the call stack outside this module: the module that called pipeline(). */
 function callerFile(): string | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? [];
   for (const line of stack) {
+    if (line.includes('node:')) continue;
     const match = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):\d+:\d+\)?\s*$/.exec(line);
     const file = match?.[1];
     if (!file) continue;
     const path = file.startsWith('file://') ? fileURLToPath(file) : file;
-    if (path.startsWith(PACKAGE_ROOT) || path.includes('/node_modules/')) continue;
+    if (PACKAGE_CODE.some((dir) => path.startsWith(dir)) || path.includes('/node_modules/')) continue;
     return path;
   }
   return undefined;
