@@ -49,8 +49,10 @@ export class EventConsumer {
     this.loop = this.run();
   }
 
+  /** Stops reading. The blocking connection is closed, so a pending XREAD BLOCK does not hold the stop. */
   async stop(): Promise<void> {
     this.running = false;
+    this.options.redis.disconnect();
     await this.loop;
   }
 

@@ -9,6 +9,11 @@ export interface ConnectionOptions {
   name?: string;
   /** For blocking commands and BullMQ: wait for reconnection instead of failing commands. Default true. */
   waitForever?: boolean;
+  /**
+   * Send the commands issued in one tick as one pipeline. Default false. Only for connections that carry no
+   * BullMQ scripts: ioredis copies every defined script onto each pipeline it makes.
+   */
+  autoPipelining?: boolean;
 }
 
 /** The default Redis URL: `$REDIS_URL`, else the local server. */
@@ -27,6 +32,7 @@ export function createRedis(options: ConnectionOptions): Redis {
     maxRetriesPerRequest: options.waitForever === false ? 3 : null,
     enableReadyCheck: true,
     connectionName: options.name,
+    enableAutoPipelining: options.autoPipelining === true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), 2_000),
     reconnectOnError: (error) => error.message.includes('READONLY'),
   };

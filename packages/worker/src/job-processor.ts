@@ -31,7 +31,10 @@ export interface RunningStep {
 
 export interface JobProcessorDeps {
   definitions: LoadedDefinitions;
+  /** For side commands (dead letters). */
   redis: Redis;
+  /** Auto-pipelined connection of the publisher, also used for output values, so that they stay in order. */
+  data: Redis;
   keys: RedisKeys;
   publisher: EventPublisher;
   workerId: string;
@@ -116,6 +119,7 @@ export class JobProcessor {
     this.running.set(slot, { runId, stepKey, attempt, startedAt: Date.now(), controller });
     const logger = deps.logger.child({ runId, stepKey, attempt });
     const labels = { queue, op: data.task.op };
+    const sends: Promise<unknown>[] = [];
     deps.metrics?.started(labels);
     const started = performance.now();
     let outcome = 'FAILURE';
@@ -125,7 +129,7 @@ export class JobProcessor {
         attempt,
         {
           pipeline,
-          io: this.ioFor(data.io),
+          io: this.ioFor(data.io, sends),
           resources: this.resourcesFor(pipeline, logger),
           logger,
           workerId: deps.workerId,
@@ -140,19 +144,36 @@ export class JobProcessor {
         },
       );
       outcome = result.status;
+      // The values went out before the events that announce them; make sure Redis took them.
+      await Promise.all(sends);
     } finally {
       this.running.delete(slot);
       deps.metrics?.finished(labels, outcome, (performance.now() - started) / 1000);
     }
   }
 
-  private ioFor(location: IOLocation): IOManager {
+  private ioFor(location: IOLocation, sends: Promise<unknown>[]): IOManager {
     if (location.kind === 'fs') {
       if (!this.fsIO || this.fsIO.dir !== location.dir) this.fsIO = new FsIOManager(location.dir);
       return this.fsIO;
     }
-    this.redisIO ??= new RedisIOManager(this.deps.redis, { prefix: this.deps.keys.prefix });
-    return this.redisIO;
+    this.redisIO ??= new RedisIOManager(this.deps.data, { prefix: this.deps.keys.prefix });
+    const redisIO = this.redisIO;
+    // Stores do not wait for Redis's reply: the SET precedes the step's events on the same connection.
+    return {
+      store: (ref, value) => {
+        try {
+          const sent = redisIO.send(ref, value);
+          sends.push(sent);
+          sent.catch(() => {});
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      load: (ref) => redisIO.load(ref),
+      has: (ref) => redisIO.has(ref),
+    };
   }
 
   private resourcesFor(pipeline: PipelineDefinition, logger: Logger): ResourceManager {

@@ -89,8 +89,8 @@ export class StepwiseWorker {
         : (() => {
             throw new Error('StepwiseWorker needs `file` or `definitions`');
           })());
-    const connect = (name: string) => {
-      const redis = createRedis({ url: this.redisUrl, logger: this.logger, name });
+    const connect = (name: string, autoPipelining = false) => {
+      const redis = createRedis({ url: this.redisUrl, logger: this.logger, name, autoPipelining });
       this.connections.push(redis);
       return redis;
     };
@@ -106,7 +106,8 @@ export class StepwiseWorker {
         `cannot reach Redis at ${redactUrl(this.redisUrl)}: ${(error as Error).message}; start Redis or pass --redis URL`,
       );
     }
-    const publisher = new EventPublisher(commands, this.keys, (error) =>
+    const data = connect('stepwise-data', true);
+    const publisher = new EventPublisher(data, this.keys, (error) =>
       this.logger.warn({ err: (error as Error).message }, 'publishing step events failed; retrying'),
     );
     if (this.options.metricsPort !== undefined) {
@@ -124,6 +125,7 @@ export class StepwiseWorker {
     const processor = new JobProcessor({
       definitions,
       redis: commands,
+      data,
       keys: this.keys,
       publisher,
       workerId: this.id,

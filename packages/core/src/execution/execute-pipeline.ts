@@ -213,7 +213,7 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
   });
   // `stepwise cancel` from another process marks the run CANCELING in storage; notice it.
   const cancelPoll = setInterval(() => {
-    instance.storage.getRun(runId).then(
+    instance.storage.getRunStatus(runId).then(
       (run) => run?.status === 'CANCELING' && coordinator.cancel('canceled by request'),
       () => {},
     );

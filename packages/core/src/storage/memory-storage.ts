@@ -1,6 +1,6 @@
 import { NotFoundError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
-import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStorage } from './run-storage.js';
+import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from './run-storage.js';
 
 /** Run storage in memory, for ephemeral instances (tests, `executePipeline` without an instance). */
 export class MemoryRunStorage implements RunStorage {
@@ -23,6 +23,11 @@ export class MemoryRunStorage implements RunStorage {
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const run = this.runs.get(runId);
     return run && structuredClone(run);
+  }
+
+  async getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined> {
+    const run = this.runs.get(runId);
+    return run && { status: run.status, updatedAt: run.updatedAt };
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {

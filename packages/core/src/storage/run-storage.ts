@@ -53,6 +53,8 @@ export interface RunStorage {
   createRun(run: RunRecord): Promise<void>;
   updateRun(runId: string, patch: RunPatch): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Only the status and last update of a run: cheap enough to poll (cancel requests, heartbeats). */
+  getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
   /** Appends in order, in one transaction; assigns each event the next per-run seq. */
   appendEvents(events: readonly StepwiseEvent[]): Promise<void>;

@@ -228,6 +228,18 @@ export class PostgresRunStorage implements RunStorage {
     });
   }
 
+  async getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined> {
+    await this.ready();
+    return this.withClient(`reading run '${runId}'`, async (client) => {
+      const { rows } = await client.query<{ status: RunStatus; updated_at: string | number }>(
+        `SELECT status, updated_at FROM ${this.s}.runs WHERE run_id = $1`,
+        [runId],
+      );
+      const row = rows[0];
+      return row && { status: row.status, updatedAt: Number(row.updated_at) };
+    });
+  }
+
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     await this.ready();
     if (filter.status?.length === 0) return [];

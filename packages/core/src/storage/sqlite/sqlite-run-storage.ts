@@ -184,6 +184,15 @@ export class SqliteRunStorage implements RunStorage {
     });
   }
 
+  async getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined> {
+    return this.run(`reading run '${runId}'`, (db) => {
+      const row = db.prepare('SELECT status, updated_at FROM runs WHERE run_id = ?').get(runId) as
+        | { status: RunStatus; updated_at: number }
+        | undefined;
+      return row && { status: row.status, updatedAt: Number(row.updated_at) };
+    });
+  }
+
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     return this.run('listing runs', (db) => {
       const where: string[] = [];
