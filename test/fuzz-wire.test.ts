@@ -186,8 +186,12 @@ const asFields = (entry: ReadonlyArray<string | Buffer>) =>
 describe('fuzz: decodeEventEntry', () => {
   it('decodes the valid entries it mutates', () => {
     validEvents.forEach((event, i) => {
-      expect(decodeEventEntry(asFields(encodeEventEntry(event, `p:${i}`)))).toEqual({ id: `p:${i}`, event });
+      expect(decodeEventEntry(asFields(encodeEventEntry([event], `p:${i}`)))).toEqual({
+        id: `p:${i}`,
+        events: [event],
+      });
     });
+    expect(decodeEventEntry(asFields(encodeEventEntry(validEvents, 'p:all'))).events).toEqual(validEvents);
   });
 
   it('throws only MalformedMessageError on 10,000 random field lists', () => {

@@ -98,7 +98,8 @@ export class EventConsumer {
     let decoded: ReturnType<typeof decodeEventEntry>;
     try {
       decoded = decodeEventEntry(fields);
-      if (decoded.event.runId !== runId) throw new Error(`entry names run ${decoded.event.runId}`);
+      const other = decoded.events.find((e) => e.runId !== runId);
+      if (other) throw new Error(`entry names run ${other.runId}`);
     } catch (error) {
       this.malformed++;
       logger.error(
@@ -119,7 +120,7 @@ export class EventConsumer {
       }
       this.lastSeq.set(producer, seq);
     }
-    this.options.onEvent(decoded.event);
+    for (const event of decoded.events) this.options.onEvent(event);
   }
 
   private deadLetter(streamId: string, fields: Buffer[], reason: string): void {

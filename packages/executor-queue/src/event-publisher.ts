@@ -5,13 +5,14 @@ import type { RedisKeys } from './keys.js';
 import { encodeEventEntry } from './wire.js';
 
 /**
- * Appends step events to their runs' streams. Events written in one tick go out in one pipeline (one round trip),
- * in order. Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
+ * Appends step events to their runs' streams. Events written in one tick go out as one entry per run, in one pipeline
+ * (one round trip), in order. Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
  */
 export class EventPublisher {
   private readonly producer = randomUUID();
   private seq = 0;
-  private batch: Array<{ stream: string; fields: ReturnType<typeof encodeEventEntry> }> = [];
+  /** Events of this tick, by run stream, in order. */
+  private batch = new Map<string, StepwiseEvent[]>();
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -22,23 +23,27 @@ export class EventPublisher {
 
   /** Queues an event; it is sent with the others of this tick. */
   publish(event: StepwiseEvent): void {
-    if (this.batch.length === 0) queueMicrotask(() => this.send());
-    this.batch.push({
-      stream: this.keys.runEvents(event.runId),
-      fields: encodeEventEntry(event, `${this.producer}:${this.seq++}`),
-    });
+    if (this.batch.size === 0) queueMicrotask(() => this.send());
+    const stream = this.keys.runEvents(event.runId);
+    const list = this.batch.get(stream);
+    if (list) list.push(event);
+    else this.batch.set(stream, [event]);
   }
 
   /** Resolves once every event published so far is in Redis. */
   async flush(): Promise<void> {
-    if (this.batch.length > 0) this.send();
+    if (this.batch.size > 0) this.send();
     await this.inFlight;
   }
 
   private send(): void {
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
+    if (this.batch.size === 0) return;
+    // One entry per run stream: a step's events of one tick cost one XADD and one decode.
+    const batch = [...this.batch].map(([stream, events]) => ({
+      stream,
+      fields: encodeEventEntry(events, `${this.producer}:${this.seq++}`),
+    }));
+    this.batch = new Map();
     // Chained so that batches reach Redis in order even across reconnects.
     this.inFlight = this.inFlight.then(async () => {
       // Retried until Redis takes it: an event must not be lost. Entries that did land are sent again with

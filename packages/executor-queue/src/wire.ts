@@ -144,13 +144,19 @@ function checkEvent(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Stream entry fields: `e` the msgpack event, `i` its unique id (dedupes a retried XADD). */
-export function encodeEventEntry(event: StepwiseEvent, id: string): [string, Buffer, string, string] {
-  return ['e', pack(event), 'i', id];
+/** Most events in one stream entry. */
+export const MAX_EVENTS_PER_ENTRY = 10_000;
+
+/**
+ * Stream entry fields: `e` the msgpack list of events (the events one producer wrote for one run in one tick),
+ * `i` the entry's unique id `<producer>:<seq>` (dedupes a retried XADD).
+ */
+export function encodeEventEntry(events: readonly StepwiseEvent[], id: string): [string, Buffer, string, string] {
+  return ['e', pack(events), 'i', id];
 }
 
 /** Decodes and validates a stream entry's fields (as read with XREAD in buffer mode). */
-export function decodeEventEntry(fields: Buffer[]): { id: string; event: StepwiseEvent } {
+export function decodeEventEntry(fields: Buffer[]): { id: string; events: StepwiseEvent[] } {
   let raw: Buffer | undefined;
   let id: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -166,7 +172,14 @@ export function decodeEventEntry(fields: Buffer[]): { id: string; event: Stepwis
   } catch (error) {
     throw new MalformedMessageError(`malformed event entry: not msgpack (${(error as Error).message})`);
   }
-  const problem = checkEvent(decoded);
-  if (problem) throw new MalformedMessageError(`malformed event entry: ${problem}`);
-  return { id, event: decoded as StepwiseEvent };
+  const events = Array.isArray(decoded) ? decoded : [decoded];
+  if (events.length === 0 || events.length > MAX_EVENTS_PER_ENTRY) {
+    throw new MalformedMessageError(`malformed event entry: ${events.length} events`);
+  }
+  for (const [i, event] of events.entries()) {
+    const problem = checkEvent(event);
+    if (problem)
+      throw new MalformedMessageError(`malformed event entry: ${events.length > 1 ? `event ${i}: ` : ''}${problem}`);
+  }
+  return { id, events: events as StepwiseEvent[] };
 }
