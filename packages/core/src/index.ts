@@ -84,6 +84,13 @@ export {
 } from './execution/reexecute.js';
 export { displayStatus, replayStoredRun, type StoredRunView } from './execution/replay-stored-run.js';
 export { ResourceManager, ResourceSetupError } from './execution/resource-manager.js';
+export {
+  COORDINATOR_HEARTBEAT_TIMEOUT_MS,
+  ResumeError,
+  type ResumeOptions,
+  resumeRun,
+  startResume,
+} from './execution/resume.js';
 export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
 export type { RunResult, StepResult, StepResultStatus } from './execution/run-result.js';
 export { isTerminal, RunState, type StepNode, type StepStatus } from './execution/run-state.js';

@@ -186,7 +186,7 @@ export class QueueExecutor implements Executor {
       );
     };
 
-    const launch = (task: StepTask, attempt: number, delayMs: number) => {
+    const launch = (task: StepTask, attempt: number, delayMs: number, adoptStarted = false) => {
       if (closed) return;
       const queue = task.tags.queue ?? options.defaultQueue;
       if (!QUEUE_NAME.test(queue)) {
@@ -213,7 +213,11 @@ export class QueueExecutor implements Executor {
         attempt,
         enqueuedAt: now + Math.max(0, delayMs),
         lastEventAt: now + Math.max(0, delayMs),
+        ...(adoptStarted ? { startedAt: now } : {}),
       });
+      // A started step of a previous coordinator is watched, not enqueued again: its job is still there (or
+      // finished, its events on the stream); the watchdog reports it lost if neither.
+      if (adoptStarted) return;
       if (pending.length === 0) setImmediate(flush);
       pending.push({
         queue,
@@ -315,6 +319,8 @@ export class QueueExecutor implements Executor {
 
     return {
       launch,
+      // Same job id as the first dispatch: BullMQ ignores the add while that job still exists.
+      adopt: (task, attempt, started) => launch(task, attempt, 0, started),
       abort(reason) {
         void (async () => {
           await commands.set(keys.runCanceled(ctx.runId), reason, 'EX', 86_400);

@@ -7,6 +7,7 @@ import { executeStepCommand } from './execute-step.js';
 import { EXECUTOR_KINDS } from './options.js';
 import { planCommand } from './plan.js';
 import { reexecuteCommand } from './reexecute.js';
+import { resumeCommand } from './resume.js';
 import { runCommand } from './run.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
 
@@ -161,6 +162,15 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
     .addOption(tagOption())
     .option('--json', 'print events as JSON Lines on stdout')
     .action(act((runId: string, opts) => reexecuteCommand(runId, opts)));
+
+  program
+    .command('resume')
+    .description('take over a run whose coordinator died: finish it without re-running the steps that succeeded')
+    .argument('<runId>')
+    .option('-f, --file <file>', 'pipeline file (default: the one the run recorded)')
+    .addOption(configOption())
+    .option('--json', 'print events as JSON Lines on stdout')
+    .action(act((runId: string, opts) => resumeCommand(runId, opts)));
 
   program
     .command('execute-step')

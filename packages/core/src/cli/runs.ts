@@ -1,6 +1,7 @@
 import { redactValue } from '../config/redact.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { displayStatus, replayStoredRun } from '../execution/replay-stored-run.js';
+import { COORDINATOR_HEARTBEAT_TIMEOUT_MS } from '../execution/resume.js';
 import type { Instance } from '../instance/instance.js';
 import type { RunRecord, RunStatus } from '../storage/run-storage.js';
 import { EXIT } from './errors.js';
@@ -9,12 +10,20 @@ import { formatDate, formatDuration, formatTable, formatTime, printJson } from '
 
 const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'STARTED', 'CANCELING', 'SUCCESS', 'FAILURE', 'CANCELED'];
 
+/** A running run whose coordinator stopped its heartbeat: it will not finish unless resumed. */
+export function isOrphaned(run: RunRecord, now = Date.now()): boolean {
+  return (
+    (run.status === 'STARTED' || run.status === 'CANCELING') && now - run.updatedAt > COORDINATOR_HEARTBEAT_TIMEOUT_MS
+  );
+}
+
 /** A run as `--json` shows it (SPEC §9). Timestamps are epoch milliseconds. */
 function runJson(run: RunRecord): Record<string, unknown> {
   return {
     runId: run.runId,
     pipeline: run.pipeline,
     status: run.status,
+    orphaned: isOrphaned(run),
     parentRunId: run.parentRunId ?? null,
     rootRunId: run.rootRunId ?? null,
     // A tag named like a secret (`token=...`) is shown masked, like the run config.
@@ -65,7 +74,7 @@ export function runsListCommand(opts: RunsListOptions): Promise<number> {
     const rows = runs.map((r) => [
       r.runId,
       r.pipeline,
-      r.status,
+      isOrphaned(r) ? `${r.status} (orphaned)` : r.status,
       formatDate(r.createdAt),
       formatDuration(durationOf(r)),
       r.parentRunId ?? '',
@@ -144,7 +153,9 @@ export function runsShowCommand(runId: string, opts: { json?: boolean }): Promis
     if (!finished) {
       status +=
         run.status === 'STARTED' || run.status === 'CANCELING'
-          ? ' (not finished: its log has no end event; if its coordinator is gone, `stepwise cancel --force` marks it canceled)'
+          ? isOrphaned(run)
+            ? ` (orphaned: its coordinator stopped its heartbeat; finish it with \`stepwise resume ${run.runId}\` or give up with \`stepwise cancel --force ${run.runId}\`)`
+            : ' (not finished: its log has no end event)'
           : ' (not finished)';
     }
     lines.push(`  status    ${status}`);

@@ -50,6 +50,10 @@ export interface ExecutePlanOptions extends Omit<ExecuteOptions, 'runConfig' | '
   existingRun?: boolean;
   /** Resume: a state rebuilt from the stored events. */
   state?: RunState;
+  /** Resume: the stored events `state` was rebuilt from (an executor may deliver them again; they are dropped). */
+  storedEvents?: readonly StepwiseEvent[];
+  /** How often the coordinator marks the run as alive in storage. Default 5,000 ms. */
+  heartbeatMs?: number;
   /** How often storage is checked for a cancel request from another process. Default 1,000 ms. */
   cancelPollMs?: number;
 }
@@ -168,7 +172,10 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
   // the in-memory plan keeps the real values for the ops and resources.
   const secrets = collectSecretValues(options.runConfig);
   if (options.existingRun) {
-    await instance.storage.updateRun(runId, { status: 'STARTED', startedAt: now });
+    await instance.storage.updateRun(
+      runId,
+      options.state ? { status: 'STARTED' } : { status: 'STARTED', startedAt: now },
+    );
   } else {
     const record: RunRecord = {
       runId,
@@ -198,6 +205,7 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
     logger,
     signal: options.signal,
     state: options.state,
+    storedEvents: options.storedEvents,
     sink: (raw) => {
       const event = redactEvent(raw, { secrets });
       if (event.type === 'STEP_FAILURE' || event.type === 'STEP_UP_FOR_RETRY') {
@@ -219,11 +227,17 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
     );
   }, options.cancelPollMs ?? 1_000);
   cancelPoll.unref();
+  // Marks the run as alive; a run whose heartbeat stops while STARTED is orphaned (`runs list`, `resume`).
+  const heartbeat = setInterval(() => {
+    instance.storage.updateRun(runId, {}).catch(() => {});
+  }, options.heartbeatMs ?? 5_000);
+  heartbeat.unref();
   let outcome: Awaited<ReturnType<RunCoordinator['run']>>;
   try {
     outcome = await coordinator.run();
   } finally {
     clearInterval(cancelPoll);
+    clearInterval(heartbeat);
     await writer.flush().catch((error) => logger.error({ err: error }, 'could not store the run events'));
   }
   await instance.storage.updateRun(runId, { status: outcome, endedAt: Date.now() });

@@ -22,6 +22,11 @@ export interface LaunchContext {
 export interface StepLauncher {
   /** Starts attempt `attempt` of `task` after `delayMs`. Its events come back through `LaunchContext.receive`. */
   launch(task: StepTask, attempt: number, delayMs: number): void;
+  /**
+   * Resume: takes over attempt `attempt` of a step a previous coordinator dispatched (`started`: it had begun),
+   * if the executor can still observe it; its events then come back as usual. Without it, such steps run again.
+   */
+  adopt?(task: StepTask, attempt: number, started: boolean): void;
   /** Aborts every running step of the run (their `ctx.signal` fires) and drops delayed launches. */
   abort(reason: string): void;
   /** Releases what the launcher holds once the run is over. */

@@ -25,6 +25,13 @@ export interface RunCoordinatorOptions {
   cancelGraceMs?: number;
   /** A state rebuilt from a stored event log, to resume a run. */
   state?: RunState;
+  /** The stored events `state` was rebuilt from: if the executor delivers them again, they are dropped. */
+  storedEvents?: readonly StepwiseEvent[];
+}
+
+/** Identity of an event, to recognise one delivered again after a resume. */
+function signature(e: StepwiseEvent): string {
+  return `${e.type}|${e.stepKey}|${e.attempt}|${e.timestamp}|${e.workerId}|${JSON.stringify(e.data)}`;
 }
 
 /**
@@ -40,6 +47,7 @@ export class RunCoordinator {
   private finish?: () => void;
   private cancelTimer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
+  private readonly known = new Set<string>();
 
   constructor(private readonly options: RunCoordinatorOptions) {
     this.state = options.state ?? new RunState(options.plan, options.runId);
@@ -50,7 +58,17 @@ export class RunCoordinator {
     const done = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
-    this.emit('RUN_START', { stepCount: options.plan.steps.length });
+    const resuming = options.storedEvents !== undefined;
+    if (resuming) {
+      for (const e of options.storedEvents ?? []) if (e.stepKey !== undefined) this.known.add(signature(e));
+      this.emit(
+        'ENGINE_EVENT',
+        { kind: 'resumed', details: { storedEvents: options.storedEvents?.length ?? 0 } },
+        'run resumed by a new coordinator',
+      );
+    } else {
+      this.emit('RUN_START', { stepCount: options.plan.steps.length });
+    }
     this.launcher = await options.executor.start({
       runId: options.runId,
       plan: options.plan,
@@ -63,6 +81,7 @@ export class RunCoordinator {
     const onAbort = () => this.cancel(String(options.signal?.reason ?? 'canceled'));
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (resuming) this.adoptUnfinished(this.launcher);
     this.pump();
     await done;
     options.signal?.removeEventListener('abort', onAbort);
@@ -105,8 +124,36 @@ export class RunCoordinator {
     this.schedulePump();
   }
 
+  /**
+   * After a resume: steps the dead coordinator had dispatched are re-adopted where the executor can (the queue
+   * executor finds their jobs), else run again as a new attempt; steps waiting for a retry get it.
+   */
+  private adoptUnfinished(launcher: StepLauncher): void {
+    for (const node of this.state.steps.values()) {
+      const task = node.task;
+      if (!task) continue;
+      if (node.status === 'DISPATCHED' || node.status === 'RUNNING') {
+        this.active.add(node);
+        if (launcher.adopt) {
+          launcher.adopt(task, node.attempt, node.status === 'RUNNING');
+        } else {
+          this.emit(
+            'ENGINE_EVENT',
+            { kind: 'step_rerun', details: { stepKey: node.key, attempt: node.attempt } },
+            `step '${node.key}' was running when its coordinator died; running it again as attempt ${node.attempt + 1}`,
+          );
+          launcher.launch(task, node.attempt + 1, 0);
+        }
+      } else if (node.status === 'UP_FOR_RETRY') {
+        this.active.add(node);
+        launcher.launch(task, node.attempt + 1, 0);
+      }
+    }
+  }
+
   /** Entry point of every event coming back from the executor. */
   receive(event: StepwiseEvent): void {
+    if (this.known.size > 0 && event.stepKey !== undefined && this.known.delete(signature(event))) return;
     const applied = this.state.apply(event);
     this.options.sink(event);
     if (!applied || event.stepKey === undefined) return;

@@ -1,0 +1,29 @@
+import { UsageError } from '../errors/index.js';
+import { startResume } from '../execution/resume.js';
+import { loadDefinitions, resolvePipeline } from './load-definitions.js';
+import { FILE_TAG, followRun, getRunOrThrow, loadRunConfig, withInstance } from './options.js';
+import { outputMode, RunPrinter } from './output.js';
+
+export interface ResumeCommandOptions {
+  file?: string;
+  config?: string[];
+  json?: boolean;
+}
+
+/**
+ * `stepwise resume RUN_ID`: takes over a run whose coordinator died. The pipeline file defaults to the one the
+ * run recorded; `-c` gives the run config again (needed when it held secrets, which storage keeps masked).
+ */
+export function resumeCommand(runId: string, opts: ResumeCommandOptions): Promise<number> {
+  const runConfig = opts.config?.length ? loadRunConfig(opts.config) : undefined;
+  return withInstance(async (instance) => {
+    const run = await getRunOrThrow(instance, runId);
+    const file = opts.file ?? run.tags[FILE_TAG];
+    if (file === undefined)
+      throw new UsageError(`run ${runId} does not record its pipeline file; give it with -f FILE`);
+    const pipeline = resolvePipeline(await loadDefinitions(file), run.pipeline);
+    const printer = new RunPrinter(outputMode(opts.json));
+    const handle = startResume(pipeline, runId, { instance, runConfig, onEvent: printer.onEvent });
+    return followRun(handle, printer);
+  });
+}

@@ -1,0 +1,99 @@
+import { validateRunConfig } from '../config/run-config.js';
+import type { PipelineDefinition } from '../definitions/pipeline.js';
+import { ConfigError, NotFoundError, StepwiseError } from '../errors/index.js';
+import type { Instance } from '../instance/instance.js';
+import { buildPlan } from '../plan/build-plan.js';
+import type { ExecutionPlan } from '../plan/plan.js';
+import { TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
+import { type ExecuteOptions, executePlan, type RunHandle, startHandle } from './execute-pipeline.js';
+import { executorFromConfig } from './executor-registry.js';
+import { replayStoredRun } from './replay-stored-run.js';
+import type { RunResult } from './run-result.js';
+
+/** The run cannot be resumed: it has finished, or the code no longer matches its plan. */
+export class ResumeError extends StepwiseError {
+  constructor(message: string) {
+    super('RESUME_REFUSED', message);
+  }
+}
+
+export interface ResumeOptions extends Omit<ExecuteOptions, 'instance' | 'runId' | 'stepSelection'> {
+  instance: Instance;
+  /**
+   * The run config again. The stored one has its secrets masked; give it when the run used secrets (or a Redis URL
+   * with a password). Default: the stored run config.
+   */
+  runConfig?: unknown;
+}
+
+/**
+ * A coordinator that stopped updating its run for this long is presumed gone: the run is orphaned.
+ * Coordinators beat every 5 s. `STEPWISE_HEARTBEAT_TIMEOUT_MS` overrides it.
+ */
+export const COORDINATOR_HEARTBEAT_TIMEOUT_MS = Number(process.env.STEPWISE_HEARTBEAT_TIMEOUT_MS) || 30_000;
+
+/**
+ * Resumes a run whose coordinator died: rebuilds its state from the stored event log (and, with the queue
+ * executor, from the run's Redis stream), re-adopts steps still running on workers, dispatches what is left,
+ * and finishes the run. Steps that succeeded are not run again.
+ */
+export async function resumeRun(
+  pipeline: PipelineDefinition,
+  runId: string,
+  options: ResumeOptions,
+): Promise<RunResult> {
+  return startResume(pipeline, runId, options).result;
+}
+
+export function startResume(pipeline: PipelineDefinition, runId: string, options: ResumeOptions): RunHandle {
+  return startHandle({ ...options, runId }, async (handle) => {
+    const { instance } = options;
+    await instance.init();
+    const run = await instance.storage.getRun(runId);
+    if (!run) throw new NotFoundError(`run '${runId}' not found; list runs with: stepwise runs list`);
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) {
+      throw new ResumeError(
+        `run ${runId} already ended (${run.status}); start a new run from it with: stepwise reexecute ${runId}`,
+      );
+    }
+    if (run.pipeline !== pipeline.name) {
+      throw new ResumeError(`run ${runId} is of pipeline '${run.pipeline}', not '${pipeline.name}'`);
+    }
+    if (run.plan.fingerprint !== pipeline.fingerprint) {
+      throw new ResumeError(
+        `the code of pipeline '${pipeline.name}' changed since run ${runId} started (fingerprint ${pipeline.fingerprint}, the run's ${run.plan.fingerprint}); deploy the run's version to resume it, or re-execute it`,
+      );
+    }
+    const rawConfig = options.runConfig ?? run.runConfig;
+    const config = validateRunConfig(
+      pipeline,
+      rawConfig,
+      run.plan.selection ? { steps: new Set(run.plan.selection) } : {},
+    );
+    const plan: ExecutionPlan =
+      options.runConfig === undefined
+        ? run.plan
+        : buildPlan(pipeline, config, {
+            ...(run.plan.selection ? { stepSelection: run.plan.selection } : {}),
+            reuse: run.plan.reuse,
+          });
+    if (plan.steps.length !== run.plan.steps.length) {
+      throw new ConfigError(`resuming run ${runId}`, [
+        { path: '', message: 'the run config given builds another plan than the run has' },
+      ]);
+    }
+    const events = await instance.storage.getEvents(runId);
+    const { state } = replayStoredRun(plan, runId, events);
+    return executePlan(pipeline, {
+      ...options,
+      plan,
+      runId,
+      existingRun: true,
+      state,
+      storedEvents: events,
+      executor: options.executor ?? (await executorFromConfig(config.execution)),
+      signal: handle.signal,
+      onEvent: handle.publish,
+    });
+  });
+}

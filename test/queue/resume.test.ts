@@ -1,0 +1,137 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import {
+  CLI,
+  deletePrefix,
+  FIXTURE,
+  killAllWorkers,
+  spawnWorker,
+  uniquePrefix,
+  waitForWorkers,
+  waitUntil,
+  within,
+} from './harness.js';
+
+const run = promisify(execFile);
+const redisUrl = inject('redisUrl');
+
+let tmp: string;
+let prefix: string;
+let coordinator: ChildProcess | undefined;
+
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'stepwise-resume-'));
+  prefix = uniquePrefix();
+});
+
+afterEach(async () => {
+  coordinator?.kill('SIGKILL');
+  await killAllWorkers();
+  await deletePrefix(redisUrl, prefix);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const env = () => ({ ...process.env, STEPWISE_HOME: join(tmp, 'home'), STEPWISE_HEARTBEAT_TIMEOUT_MS: '1500' });
+
+/** Starts `stepwise run` of the resumable pipeline, kills it with SIGKILL once `long` runs, returns the run id. */
+async function startAndKill(execution: Record<string, unknown>, marker: string): Promise<string> {
+  const config = join(tmp, 'config.json.yaml');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      execution,
+      ops: { first: { config: { marker } }, last: { config: { marker } }, long: { config: { ms: 2_500, marker } } },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'run', '-f', FIXTURE, '-p', 'resumable', '-c', config, '--json'], {
+    env: env(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  coordinator = child;
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await waitUntil(
+    () => existsSync(marker) && readFileSync(marker, 'utf8').includes('long 1'),
+    20_000,
+    'the long step to start',
+  );
+  const runId = await waitUntil(() => /"runId":"([^"]+)"/.exec(out)?.[1], 5_000, 'the run id');
+  child.kill('SIGKILL');
+  await within(new Promise((r) => child.once('exit', r)), 5_000, 'the coordinator to die');
+  return runId;
+}
+
+async function runsJson(): Promise<Array<{ runId: string; status: string; orphaned: boolean }>> {
+  const { stdout } = await run(process.execPath, [CLI, 'runs', 'list', '--json'], { env: env(), timeout: 15_000 });
+  const parsed = JSON.parse(stdout) as { runs?: unknown } | unknown[];
+  return (Array.isArray(parsed) ? parsed : (parsed as { runs: unknown[] }).runs) as Array<{
+    runId: string;
+    status: string;
+    orphaned: boolean;
+  }>;
+}
+
+function executions(marker: string): string[] {
+  return readFileSync(marker, 'utf8').trim().split('\n').sort();
+}
+
+describe('coordinator recovery', () => {
+  it('queue executor: resume re-adopts the step still running on a worker and finishes the run', async () => {
+    const marker = join(tmp, 'marker');
+    spawnWorker({ redisUrl, prefix, name: 'steady', lockDurationMs: 5_000 });
+    await waitForWorkers(redisUrl, prefix, ['steady']);
+    const runId = await startAndKill({ queue: { redisUrl, prefix, lockDurationMs: 5_000 } }, marker);
+    const orphan = await waitUntil(
+      async () => (await runsJson()).find((r) => r.runId === runId && r.orphaned),
+      10_000,
+      'the run to show as orphaned',
+    );
+    expect(orphan.status).toBe('STARTED');
+    const resumed = await run(process.execPath, [CLI, 'resume', runId, '--json'], { env: env(), timeout: 40_000 });
+    expect(resumed.stdout).toMatch(/RUN_SUCCESS/);
+    const after = (await runsJson()).find((r) => r.runId === runId);
+    expect(after?.status).toBe('SUCCESS');
+    // Nothing that had run (first) or was running on the worker (long) ran again.
+    expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1']);
+  }, 90_000);
+
+  it('in-process: resume re-runs the step that died with the coordinator as attempt 2, not the ones that succeeded', async () => {
+    const marker = join(tmp, 'marker');
+    const runId = await startAndKill({ inProcess: {} }, marker);
+    const resumed = await run(process.execPath, [CLI, 'resume', runId, '--json'], { env: env(), timeout: 40_000 });
+    expect(resumed.stdout).toMatch(/RUN_SUCCESS/);
+    expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1', 'long 2']);
+    const show = await run(process.execPath, [CLI, 'runs', 'show', runId, '--json'], { env: env(), timeout: 15_000 });
+    const steps = (JSON.parse(show.stdout) as { steps: Array<{ key: string; attempts: number; status: string }> })
+      .steps;
+    expect(steps.find((s) => s.key === 'long')?.attempts).toBe(2);
+    expect(steps.every((s) => s.status === 'SUCCESS')).toBe(true);
+  }, 90_000);
+
+  it('refuses to resume a finished run, naming reexecute', async () => {
+    const marker = join(tmp, 'marker');
+    const config = join(tmp, 'c.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        ops: { first: { config: { marker } }, last: { config: { marker } }, long: { config: { ms: 1, marker } } },
+      }),
+    );
+    const done = await run(process.execPath, [CLI, 'run', '-f', FIXTURE, '-p', 'resumable', '-c', config, '--json'], {
+      env: env(),
+      timeout: 30_000,
+    });
+    const runId = /"runId":"([^"]+)"/.exec(done.stdout)?.[1] as string;
+    const refused = await run(process.execPath, [CLI, 'resume', runId], { env: env(), timeout: 15_000 }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((refused as { code: number }).code).toBe(2);
+    expect((refused as { stderr: string }).stderr).toMatch(/already ended \(SUCCESS\).*reexecute/);
+  }, 60_000);
+});
