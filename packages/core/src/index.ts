@@ -107,7 +107,7 @@ export {
 export { CachingIOManager } from './io/caching-io-manager.js';
 export { decodeValue, encodeValue } from './io/codec.js';
 export { FsIOManager } from './io/fs-io-manager.js';
-export { type IOManager, refKey } from './io/io-manager.js';
+export { type IOManager, refKey, type StoreMeta } from './io/io-manager.js';
 export { MemoryIOManager } from './io/memory-io-manager.js';
 export { captureOutput, installOutputCapture, restoreOutputCapture } from './logs/capture.js';
 export type { ComputeLogManager } from './logs/compute-log-manager.js';

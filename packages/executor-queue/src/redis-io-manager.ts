@@ -1,4 +1,12 @@
-import { decodeValue, encodeValue, type IOManager, NotFoundError, type OutputRef, StepwiseError } from '@stepwise/core';
+import {
+  decodeValue,
+  encodeValue,
+  type IOManager,
+  NotFoundError,
+  type OutputRef,
+  StepwiseError,
+  type StoreMeta,
+} from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 
@@ -20,6 +28,23 @@ export interface RedisIOManagerOptions {
   ttlSeconds?: number;
 }
 
+/**
+ * Writes the value unless a newer attempt of the step already wrote it: a worker that was presumed lost (frozen,
+ * cut off) and comes back must not overwrite the output of the attempt that replaced it.
+ * KEYS: value, attempt. ARGV: bytes, attempt, ttl seconds (0: none). Returns 1 when written.
+ */
+const STORE_IF_NEWEST = `
+local current = redis.call('GET', KEYS[2])
+if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+return 1`;
+
 /** Stores step outputs in Redis with msgpackr, so that they move between machines without a shared disk. */
 export class RedisIOManager implements IOManager {
   private readonly keys: RedisKeys;
@@ -39,8 +64,8 @@ export class RedisIOManager implements IOManager {
     return this.keys.value(ref.runId, ref.step, ref.output, ref.mappingKey);
   }
 
-  async store(ref: OutputRef, value: unknown): Promise<void> {
-    await this.send(ref, value);
+  async store(ref: OutputRef, value: unknown, meta?: StoreMeta): Promise<void> {
+    await this.send(ref, value, meta?.attempt);
   }
 
   /**
@@ -48,12 +73,13 @@ export class RedisIOManager implements IOManager {
    * its reply. Commands on one connection run in order, so an event XADDed after this on the same connection is
    * never seen before the value: the worker saves a round trip per output this way.
    */
-  send(ref: OutputRef, value: unknown): Promise<unknown> {
+  send(ref: OutputRef, value: unknown, attempt?: number): Promise<unknown> {
     const bytes = encodeValue(value);
     if (bytes.length > this.maxValueBytes) {
       throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
     }
     const key = this.key(ref);
+    if (attempt !== undefined) return this.redis.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
     return this.ttlSeconds > 0 ? this.redis.set(key, bytes, 'EX', this.ttlSeconds) : this.redis.set(key, bytes);
   }
 

@@ -161,9 +161,9 @@ export class JobProcessor {
     const redisIO = this.redisIO;
     // Stores do not wait for Redis's reply: the SET precedes the step's events on the same connection.
     return {
-      store: (ref, value) => {
+      store: (ref, value, meta) => {
         try {
-          const sent = redisIO.send(ref, value);
+          const sent = redisIO.send(ref, value, meta?.attempt);
           sends.push(sent);
           sent.catch(() => {});
           return Promise.resolve();

@@ -98,7 +98,7 @@ export async function executeStep(
         if (!out) throw new TypeCheckError(`step '${stepKey}' emitted unknown output '${name}'`);
         if (emitted.has(name)) throw new TypeCheckError(`step '${stepKey}' emitted output '${name}' twice`);
         emitted.add(name);
-        const pending = storeOutput(runtime, task, out, value, emit);
+        const pending = storeOutput(runtime, task, out, value, attempt, emit);
         pending.catch(() => {});
         stores.push(pending);
       },
@@ -130,7 +130,7 @@ export async function executeStep(
         if (out.optional || out.dynamic) continue;
         throw new TypeCheckError(`step '${stepKey}' did not return its required output '${out.name}'`);
       }
-      stores.push(storeOutput(runtime, task, out, values.get(out.name), emit));
+      stores.push(storeOutput(runtime, task, out, values.get(out.name), attempt, emit));
     }
     await Promise.all(stores);
     emit('STEP_SUCCESS', { durationMs: performance.now() - started });
@@ -203,6 +203,7 @@ async function storeOutput(
   task: StepTask,
   out: OutputDefinition,
   value: unknown,
+  attempt: number,
   emit: <T extends EventType>(type: T, data: EventDataMap[T]) => void,
 ): Promise<void> {
   const check = (v: unknown, what: string) => {
@@ -216,7 +217,7 @@ async function storeOutput(
   };
   if (!out.dynamic) {
     const data = check(value, `output '${out.name}'`);
-    await runtime.io.store({ runId: task.runId, step: task.key, output: out.name }, data);
+    await runtime.io.store({ runId: task.runId, step: task.key, output: out.name }, data, { attempt });
     emit('STEP_OUTPUT', { output: out.name });
     return;
   }
@@ -245,7 +246,11 @@ async function storeOutput(
   });
   await Promise.all(
     checked.map((c) =>
-      runtime.io.store({ runId: task.runId, step: task.key, output: out.name, mappingKey: c.mappingKey }, c.value),
+      runtime.io.store(
+        { runId: task.runId, step: task.key, output: out.name, mappingKey: c.mappingKey },
+        c.value,
+        { attempt },
+      ),
     ),
   );
   for (const c of checked) emit('STEP_OUTPUT', { output: out.name, mappingKey: c.mappingKey });

@@ -1,5 +1,5 @@
 import type { OutputRef } from '../plan/plan.js';
-import { type IOManager, refKey } from './io-manager.js';
+import { type IOManager, refKey, type StoreMeta } from './io-manager.js';
 
 /** Write-through cache in front of an IO manager, for steps that run in the same process as their upstream. */
 export class CachingIOManager implements IOManager {
@@ -7,9 +7,9 @@ export class CachingIOManager implements IOManager {
 
   constructor(private readonly inner: IOManager) {}
 
-  async store(ref: OutputRef, value: unknown): Promise<void> {
+  async store(ref: OutputRef, value: unknown, meta?: StoreMeta): Promise<void> {
     this.cache.set(refKey(ref), value);
-    await this.inner.store(ref, value);
+    await this.inner.store(ref, value, meta);
   }
 
   async load(ref: OutputRef): Promise<unknown> {
