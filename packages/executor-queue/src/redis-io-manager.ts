@@ -79,7 +79,8 @@ export class RedisIOManager implements IOManager {
       throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
     }
     const key = this.key(ref);
-    if (attempt !== undefined) return this.redis.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
+    if (attempt !== undefined)
+      return this.redis.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
     return this.ttlSeconds > 0 ? this.redis.set(key, bytes, 'EX', this.ttlSeconds) : this.redis.set(key, bytes);
   }
 

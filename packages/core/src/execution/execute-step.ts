@@ -246,11 +246,9 @@ async function storeOutput(
   });
   await Promise.all(
     checked.map((c) =>
-      runtime.io.store(
-        { runId: task.runId, step: task.key, output: out.name, mappingKey: c.mappingKey },
-        c.value,
-        { attempt },
-      ),
+      runtime.io.store({ runId: task.runId, step: task.key, output: out.name, mappingKey: c.mappingKey }, c.value, {
+        attempt,
+      }),
     ),
   );
   for (const c of checked) emit('STEP_OUTPUT', { output: out.name, mappingKey: c.mappingKey });
