@@ -303,6 +303,27 @@ describe('queue executor with real worker processes', () => {
     }
   });
 
+  it("takes the queue executor's defaults (Redis URL, prefix) from stepwise.yaml", async () => {
+    spawnWorker({ redisUrl, prefix, name: 'defaults' });
+    await waitForWorkers(redisUrl, prefix, ['defaults']);
+    const instance = await Instance.fromConfig(
+      { execution: { queue: { redisUrl, prefix } } },
+      { home: join(tmp, 'home') },
+    );
+    try {
+      const { events, onEvent } = collector();
+      const result = await within(
+        executePipeline(wide, { instance, runConfig: { execution: { queue: {} } }, onEvent }),
+        30_000,
+        'run',
+      );
+      expect(result.status).toBe('SUCCESS');
+      expect(events.filter((e) => e.type === 'STEP_START').every((e) => e.workerId === 'defaults')).toBe(true);
+    } finally {
+      await instance.close();
+    }
+  });
+
   it('lists live workers with `stepwise workers --json`', async () => {
     spawnWorker({ redisUrl, prefix, name: 'listed', queues: ['default', 'heavy'] });
     await waitForWorkers(redisUrl, prefix, ['listed']);

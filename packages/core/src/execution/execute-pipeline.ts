@@ -96,7 +96,7 @@ export function startRun(pipeline: PipelineDefinition, options: ExecuteOptions =
       plan,
       runConfig: raw,
       tags: { ...pipeline.tags, ...config.tags, ...options.tags },
-      executor: options.executor ?? (await executorFromConfig(config.execution)),
+      executor: options.executor ?? (await executorFromConfig(config.execution, options.instance?.config?.execution)),
       runId: handle.runId,
       signal: handle.signal,
       onEvent: handle.publish,

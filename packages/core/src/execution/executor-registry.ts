@@ -1,3 +1,4 @@
+import type { ExecutionDefaults } from '../config/instance-config.js';
 import type { ExecutionConfig } from '../config/run-config.js';
 import { ConfigError } from '../errors/index.js';
 import type { Executor } from './executor.js';
@@ -20,9 +21,17 @@ export function registerExecutor(kind: string, factory: ExecutorFactory): void {
   factories.set(kind, factory);
 }
 
-/** The executor a run config asks for; in-process when it names none. */
-export async function executorFromConfig(execution: ExecutionConfig | undefined): Promise<Executor> {
-  const [kind, config] = Object.entries(execution ?? {}).find(([, v]) => v !== undefined) ?? ['inProcess', {}];
+/**
+ * The executor a run config asks for; in-process when it names none. `defaults` are the instance's
+ * (`execution` in stepwise.yaml): the run config's options win over them.
+ */
+export async function executorFromConfig(
+  execution: ExecutionConfig | undefined,
+  defaults?: ExecutionDefaults,
+): Promise<Executor> {
+  const [kind, given] = Object.entries(execution ?? {}).find(([, v]) => v !== undefined) ?? ['inProcess', {}];
+  const base = (defaults as Record<string, object | undefined> | undefined)?.[kind];
+  const config = { ...base, ...(given as Record<string, unknown> | undefined) };
   let factory = factories.get(kind);
   const provider = providers[kind];
   if (!factory && provider) {

@@ -166,7 +166,7 @@ export function startReexecution(
         [PARENT_RUN_TAG]: parent.runId,
         [ROOT_RUN_TAG]: rootRunId,
       },
-      executor: options.executor ?? (await executorFromConfig(config.execution)),
+      executor: options.executor ?? (await executorFromConfig(config.execution, instance.config?.execution)),
       parentRunId: parent.runId,
       rootRunId,
       runId: handle.runId,

@@ -91,7 +91,7 @@ export function startResume(pipeline: PipelineDefinition, runId: string, options
       existingRun: true,
       state,
       storedEvents: events,
-      executor: options.executor ?? (await executorFromConfig(config.execution)),
+      executor: options.executor ?? (await executorFromConfig(config.execution, options.instance.config?.execution)),
       signal: handle.signal,
       onEvent: handle.publish,
     });
