@@ -1,9 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { dropSchema, randomSchemaName } from '../setup/postgres.js';
 import {
   CLI,
   deletePrefix,
@@ -22,6 +23,8 @@ const redisUrl = inject('redisUrl');
 let tmp: string;
 let prefix: string;
 let coordinator: ChildProcess | undefined;
+let schema: string | undefined;
+const databaseUrl = inject('databaseUrl');
 
 beforeEach(() => {
   tmp = mkdtempSync(join(tmpdir(), 'stepwise-resume-'));
@@ -33,6 +36,8 @@ afterEach(async () => {
   await killAllWorkers();
   await deletePrefix(redisUrl, prefix);
   rmSync(tmp, { recursive: true, force: true });
+  if (schema) await dropSchema(databaseUrl, schema);
+  schema = undefined;
 });
 
 const env = () => ({ ...process.env, STEPWISE_HOME: join(tmp, 'home'), STEPWISE_HEARTBEAT_TIMEOUT_MS: '1500' });
@@ -62,6 +67,8 @@ async function startAndKill(execution: Record<string, unknown>, marker: string):
     'the long step to start',
   );
   const runId = await waitUntil(() => /"runId":"([^"]+)"/.exec(out)?.[1], 5_000, 'the run id');
+  // Let the events of `first` reach storage (they are written in batches) before the kill.
+  await new Promise((r) => setTimeout(r, 500));
   child.kill('SIGKILL');
   await within(new Promise((r) => child.once('exit', r)), 5_000, 'the coordinator to die');
   return runId;
@@ -101,18 +108,43 @@ describe('coordinator recovery', () => {
     expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1']);
   }, 90_000);
 
-  it('in-process: resume re-runs the step that died with the coordinator as attempt 2, not the ones that succeeded', async () => {
-    const marker = join(tmp, 'marker');
-    const runId = await startAndKill({ inProcess: {} }, marker);
-    const resumed = await run(process.execPath, [CLI, 'resume', runId, '--json'], { env: env(), timeout: 40_000 });
-    expect(resumed.stdout).toMatch(/RUN_SUCCESS/);
-    expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1', 'long 2']);
-    const show = await run(process.execPath, [CLI, 'runs', 'show', runId, '--json'], { env: env(), timeout: 15_000 });
-    const steps = (JSON.parse(show.stdout) as { steps: Array<{ key: string; attempts: number; status: string }> })
-      .steps;
-    expect(steps.find((s) => s.key === 'long')?.attempts).toBe(2);
-    expect(steps.every((s) => s.status === 'SUCCESS')).toBe(true);
-  }, 90_000);
+  it.each(['sqlite', 'postgres'])(
+    'in-process on %s: the log survives kill -9; resume re-runs only the step that died',
+    async (storage) => {
+      const marker = join(tmp, 'marker');
+      if (storage === 'postgres') {
+        schema = randomSchemaName('resume');
+        mkdirSync(join(tmp, 'home'), { recursive: true });
+        writeFileSync(
+          join(tmp, 'home', 'stepwise.yaml'),
+          `storage:\n  postgres: { url: "${databaseUrl}", schema: ${schema} }\n`,
+        );
+      }
+      const runId = await startAndKill({ inProcess: {} }, marker);
+      // Everything written before the kill is readable, and the run shows as not finished.
+      const killed = await run(process.execPath, [CLI, 'runs', 'show', runId, '--json'], {
+        env: env(),
+        timeout: 15_000,
+      });
+      const view = JSON.parse(killed.stdout) as {
+        finished: boolean;
+        status: string;
+        steps: Array<{ key: string; status: string }>;
+      };
+      expect(view.finished).toBe(false);
+      expect(view.status).toBe('STARTED');
+      expect(view.steps.find((s) => s.key === 'first')?.status).toBe('SUCCESS');
+      const resumed = await run(process.execPath, [CLI, 'resume', runId, '--json'], { env: env(), timeout: 40_000 });
+      expect(resumed.stdout).toMatch(/RUN_SUCCESS/);
+      expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1', 'long 2']);
+      const show = await run(process.execPath, [CLI, 'runs', 'show', runId, '--json'], { env: env(), timeout: 15_000 });
+      const steps = (JSON.parse(show.stdout) as { steps: Array<{ key: string; attempts: number; status: string }> })
+        .steps;
+      expect(steps.find((s) => s.key === 'long')?.attempts).toBe(2);
+      expect(steps.every((s) => s.status === 'SUCCESS')).toBe(true);
+    },
+    90_000,
+  );
 
   it('refuses to resume a finished run, naming reexecute', async () => {
     const marker = join(tmp, 'marker');
