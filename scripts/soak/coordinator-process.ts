@@ -1,0 +1,136 @@
+/**
+ * The parent's side of the soak's coordinator (coordinator.ts): starts it for one run, reads its `SOAK {json}`
+ * lines, and can SIGKILL it mid-run and start it again with --resume. `done` settles with the run's end as the
+ * last coordinator of the run reports it, or rejects when one exits without reporting (and was not killed).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+export interface CoordinatorOptions {
+  /** scripts/soak/coordinator.ts */
+  script: string;
+  cwd: string;
+  home: string;
+  runId: string;
+  redisUrl: string;
+  prefix: string;
+  lockDurationMs: number;
+  env: Record<string, string>;
+  /** The coordinators' stderr (engine logs) is appended here. */
+  logFile: string;
+}
+
+export interface RunEnd {
+  status: string;
+  counts?: Record<string, number>;
+}
+
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+export class CoordinatorRun {
+  /** Times a coordinator was killed and a resuming one started. */
+  restarts = 0;
+  readonly done: Promise<RunEnd>;
+  private child?: ChildProcess;
+  private killing = false;
+  private resolve!: (end: RunEnd) => void;
+  private reject!: (error: Error) => void;
+  private readonly log: WriteStream;
+  private tail = '';
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.done = new Promise<RunEnd>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.done.catch(() => {});
+    this.log = createWriteStream(options.logFile, { flags: 'a' });
+  }
+
+  get runId(): string {
+    return this.options.runId;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(resume = false): void {
+    const { options } = this;
+    const args = ['--conditions=source', '--import', TSX_LOADER, options.script];
+    args.push('--home', options.home, '--run-id', options.runId, '--redis', options.redisUrl);
+    args.push('--prefix', options.prefix, '--lock-duration', String(options.lockDurationMs));
+    if (resume) args.push('--resume');
+    const child = spawn(process.execPath, args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env, STEPWISE_LOG_LEVEL: 'info' },
+    });
+    this.child = child;
+    this.log.write(`--- coordinator pid ${child.pid}${resume ? ' (resume)' : ''} ---\n`);
+    let reported = false;
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+        this.log.write(`${line}\n`);
+        if (!line.startsWith('SOAK ')) continue;
+        const message = JSON.parse(line.slice(5)) as {
+          event: string;
+          status?: string;
+          counts?: Record<string, number>;
+        };
+        if (message.event === 'done') {
+          reported = true;
+          this.resolve({ status: String(message.status), counts: message.counts });
+        } else if (message.event === 'error') {
+          reported = true;
+          this.reject(new Error(`the coordinator failed: ${(message as { message?: string }).message}`));
+        }
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.log.write(chunk);
+      this.tail = (this.tail + chunk.toString()).slice(-3_000);
+    });
+    child.once('exit', (code, signal) => {
+      if (reported || (this.killing && this.child === child)) return;
+      if (this.child !== child) return;
+      this.reject(
+        new Error(
+          `the coordinator exited (code ${code}, signal ${signal}) without reporting: ${this.tail.slice(-1_000)}`,
+        ),
+      );
+    });
+  }
+
+  /** SIGKILLs the coordinator, stays down `downMs`, then starts one that resumes the run. */
+  async killAndResume(downMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.killing = true;
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, downMs));
+    this.killing = false;
+    this.restarts++;
+    this.start(true);
+  }
+
+  /** Kills whatever coordinator is running (a stuck run's, at the end of the soak). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.killing = true;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    await new Promise((r) => this.log.end(r));
+  }
+}
