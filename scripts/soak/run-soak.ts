@@ -361,7 +361,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const keep = options.keep ?? 'on-failure';
   const kept = keep === 'always' || (keep === 'on-failure' && !passed);
   if (!kept) rmSync(dir, { recursive: true, force: true });
-  else lines.push(`kept: ${dir} (instance: STEPWISE_HOME=${home}; logs: ${logDir})`);
+  else {
+    lines.push(`kept: ${dir} (instance: STEPWISE_HOME=${home}; logs: ${logDir})`);
+    lines.push(`a run's events: npx tsx --conditions=source scripts/soak/timeline.ts ${home} RUN_ID [STEP_KEY ...]`);
+  }
   return { passed, invariants: invariants.list(), figures, dir: kept ? dir : undefined, lines };
 }
 
