@@ -189,9 +189,15 @@ describe('fuzz: decodeEventEntry', () => {
       expect(decodeEventEntry(asFields(encodeEventEntry([event], `p:${i}`)))).toEqual({
         id: `p:${i}`,
         events: [event],
+        values: [],
       });
     });
     expect(decodeEventEntry(asFields(encodeEventEntry(validEvents, 'p:all'))).events).toEqual(validEvents);
+    const value = { key: 'r/s/result', attempt: 2, bytes: Buffer.from([1, 2, 3]) };
+    expect(decodeEventEntry(asFields(encodeEventEntry(validEvents, 'p:v', [value]))).values).toEqual([value]);
+    expect(() =>
+      decodeEventEntry(asFields([...encodeEventEntry(validEvents, 'p:w'), 'v', Buffer.from([0xc1])])),
+    ).toThrow(MalformedMessageError);
   });
 
   it('throws only MalformedMessageError on 10,000 random field lists', () => {

@@ -2,7 +2,7 @@ import type { StepwiseEvent } from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from './keys.js';
-import { decodeEventEntry } from './wire.js';
+import { decodeEventEntry, type InlineValue } from './wire.js';
 
 export interface EventConsumerOptions {
   /** A connection of its own: XREAD BLOCK holds it. */
@@ -13,6 +13,8 @@ export interface EventConsumerOptions {
   runId: string;
   logger: Logger;
   onEvent: (event: StepwiseEvent) => void;
+  /** Small output values that came with the events (before them). */
+  onValues?: (values: InlineValue[]) => void;
   /** Stream id to read after. Default `0` (the whole stream). */
   fromId?: string;
   /** How long one XREAD blocks, so stop() is noticed. Default 1,000 ms. */
@@ -120,6 +122,7 @@ export class EventConsumer {
       }
       this.lastSeq.set(producer, seq);
     }
+    if (decoded.values.length > 0) this.options.onValues?.(decoded.values);
     for (const event of decoded.events) this.options.onEvent(event);
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { StepwiseEvent } from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
-import { encodeEventEntry } from './wire.js';
+import { encodeEventEntry, type InlineValue } from './wire.js';
 
 /**
  * Appends step events to their runs' streams. Events written in one tick go out as one entry per run, in one pipeline
@@ -12,7 +12,7 @@ export class EventPublisher {
   private readonly producer = randomUUID();
   private seq = 0;
   /** Events of this tick, by run stream, in order. */
-  private batch = new Map<string, StepwiseEvent[]>();
+  private batch = new Map<string, { events: StepwiseEvent[]; values: InlineValue[] }>();
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -24,10 +24,23 @@ export class EventPublisher {
   /** Queues an event; it is sent with the others of this tick. */
   publish(event: StepwiseEvent): void {
     if (this.batch.size === 0) queueMicrotask(() => this.send());
-    const stream = this.keys.runEvents(event.runId);
-    const list = this.batch.get(stream);
-    if (list) list.push(event);
-    else this.batch.set(stream, [event]);
+    this.entryFor(event.runId).events.push(event);
+  }
+
+  /** Sends a small output value with this tick's events of its run, so the coordinator can inline it in jobs. */
+  publishValue(runId: string, value: InlineValue): void {
+    if (this.batch.size === 0) queueMicrotask(() => this.send());
+    this.entryFor(runId).values.push(value);
+  }
+
+  private entryFor(runId: string): { events: StepwiseEvent[]; values: InlineValue[] } {
+    const stream = this.keys.runEvents(runId);
+    let entry = this.batch.get(stream);
+    if (!entry) {
+      entry = { events: [], values: [] };
+      this.batch.set(stream, entry);
+    }
+    return entry;
   }
 
   /** Resolves once every event published so far is in Redis. */
@@ -39,10 +52,12 @@ export class EventPublisher {
   private send(): void {
     if (this.batch.size === 0) return;
     // One entry per run stream: a step's events of one tick cost one XADD and one decode.
-    const batch = [...this.batch].map(([stream, events]) => ({
-      stream,
-      fields: encodeEventEntry(events, `${this.producer}:${this.seq++}`),
-    }));
+    const batch = [...this.batch]
+      .filter(([, entry]) => entry.events.length > 0)
+      .map(([stream, { events, values }]) => ({
+        stream,
+        fields: encodeEventEntry(events, `${this.producer}:${this.seq++}`, values),
+      }));
     this.batch = new Map();
     // Chained so that batches reach Redis in order even across reconnects.
     this.inFlight = this.inFlight.then(async () => {

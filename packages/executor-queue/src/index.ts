@@ -10,7 +10,9 @@ export { registerQueueExecutor } from './register.js';
 export {
   decodeEventEntry,
   encodeEventEntry,
+  type InlineValue,
   type IOLocation,
+  MAX_INLINE_BYTES,
   MAX_MESSAGE_BYTES,
   MalformedMessageError,
   parseJobData,

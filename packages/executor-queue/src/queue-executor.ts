@@ -5,6 +5,7 @@ import {
   type IOManager,
   type LaunchContext,
   makeEvent,
+  refKey,
   type StepLauncher,
   type StepTask,
   type StepwiseEvent,
@@ -95,6 +96,11 @@ export class QueueExecutor implements Executor {
     const runIO = this.runIO(ctx.instance);
     const io: IOLocation = runIO instanceof FsIOManager ? { kind: 'fs', dir: runIO.dir } : { kind: 'redis' };
     const inFlight = new Map<string, InFlight>();
+    // Small output values the workers sent with their events, to inline in the jobs of the steps that read them.
+    const inlineValues = new Map<string, { attempt: number; b64: string }>();
+    const inlineKeysOfStep = new Map<string, string[]>();
+    let inlineBytes = 0;
+    const INLINE_BUDGET = 64 * 1024 * 1024;
     let closed = false;
 
     const emit = (event: StepwiseEvent) => ctx.receive(event);
@@ -107,11 +113,30 @@ export class QueueExecutor implements Executor {
       keys,
       runId: ctx.runId,
       logger,
+      onValues: (values) => {
+        for (const { key, attempt, bytes } of values) {
+          const known = inlineValues.get(key);
+          if (known && known.attempt > attempt) continue;
+          if (!known && inlineBytes + bytes.length > INLINE_BUDGET) continue;
+          const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+          inlineBytes += b64.length - (known?.b64.length ?? 0);
+          inlineValues.set(key, { attempt, b64 });
+          const step = key.slice(ctx.runId.length + 1, key.indexOf('/', ctx.runId.length + 1));
+          const keysOfStep = inlineKeysOfStep.get(step);
+          if (keysOfStep) keysOfStep.push(key);
+          else inlineKeysOfStep.set(step, [key]);
+        }
+      },
       onEvent: (event) => {
         const entry = event.stepKey === undefined ? undefined : inFlight.get(event.stepKey);
         if (entry && event.attempt !== undefined && event.attempt >= entry.attempt) {
           entry.lastEventAt = Date.now();
           if (event.type === 'STEP_START') {
+            // A newer attempt's outputs replace the older one's: never inline an older attempt's value.
+            for (const key of inlineKeysOfStep.get(entry.task.key) ?? []) {
+              const value = inlineValues.get(key);
+              if (value && value.attempt < event.attempt) inlineValues.delete(key);
+            }
             if (event.attempt > entry.attempt) {
               // BullMQ found the job stalled and handed it to another worker: the first one is gone.
               engineEvent(
@@ -236,8 +261,23 @@ export class QueueExecutor implements Executor {
           task,
           resources: ctx.plan.resources,
           io,
+          ...inlineFor(task),
         },
       });
+    };
+
+    const inlineFor = (task: StepTask): { inline?: Record<string, string> } => {
+      if (inlineValues.size === 0) return {};
+      let inline: Record<string, string> | undefined;
+      for (const input of Object.values(task.inputs)) {
+        const refs = input.from === 'one' ? [input.ref] : input.from === 'many' ? input.refs : [];
+        for (const ref of refs) {
+          const key = refKey(ref);
+          const value = inlineValues.get(key);
+          if (value) (inline ??= {})[key] = value.b64;
+        }
+      }
+      return inline ? { inline } : {};
     };
 
     const watchdog = setInterval(() => {

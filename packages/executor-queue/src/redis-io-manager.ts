@@ -74,7 +74,11 @@ export class RedisIOManager implements IOManager {
    * never seen before the value: the worker saves a round trip per output this way.
    */
   send(ref: OutputRef, value: unknown, attempt?: number): Promise<unknown> {
-    const bytes = encodeValue(value);
+    return this.sendEncoded(ref, encodeValue(value), attempt);
+  }
+
+  /** {@link send} for a value already encoded with `encodeValue`. */
+  sendEncoded(ref: OutputRef, bytes: Buffer, attempt?: number): Promise<unknown> {
     if (bytes.length > this.maxValueBytes) {
       throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
     }

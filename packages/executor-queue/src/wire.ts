@@ -23,6 +23,11 @@ export interface StepJobData {
   /** The run's resource configs. */
   resources: Record<string, unknown>;
   io: IOLocation;
+  /**
+   * Small input values the coordinator already holds (sent by the worker that produced them), base64 msgpack by
+   * `refKey`: the worker skips a Redis round trip per input. The IO manager stays the source of truth.
+   */
+  inline?: Record<string, string>;
 }
 
 const outputRef = z.strictObject({
@@ -71,6 +76,7 @@ const jobSchema = z.strictObject({
     z.strictObject({ kind: z.literal('redis') }),
     z.strictObject({ kind: z.literal('fs'), dir: z.string().min(1) }),
   ]),
+  inline: z.record(z.string(), z.string()).optional(),
 });
 
 /** A job payload or stream entry that is not what Stepwise writes. */
@@ -151,18 +157,55 @@ export const MAX_EVENTS_PER_ENTRY = 10_000;
  * Stream entry fields: `e` the msgpack list of events (the events one producer wrote for one run in one tick),
  * `i` the entry's unique id `<producer>:<seq>` (dedupes a retried XADD).
  */
-export function encodeEventEntry(events: readonly StepwiseEvent[], id: string): [string, Buffer, string, string] {
-  return ['e', pack(events), 'i', id];
+export function encodeEventEntry(
+  events: readonly StepwiseEvent[],
+  id: string,
+  values?: readonly InlineValue[],
+): Array<string | Buffer> {
+  const fields: Array<string | Buffer> = ['e', pack(events), 'i', id];
+  if (values && values.length > 0) fields.push('v', pack(values));
+  return fields;
+}
+
+/** A small output value travelling with its STEP_OUTPUT event (field `v` of an entry). */
+export interface InlineValue {
+  /** `refKey` of the output. */
+  key: string;
+  attempt: number;
+  bytes: Uint8Array;
+}
+
+/** Values at most this large (encoded) travel inline with their events and jobs. */
+export const MAX_INLINE_BYTES = 4_096;
+
+function decodeValues(raw: Buffer | undefined): InlineValue[] {
+  if (!raw) return [];
+  let decoded: unknown;
+  try {
+    decoded = unpack(raw);
+  } catch (error) {
+    throw new MalformedMessageError(`malformed event entry: values are not msgpack (${(error as Error).message})`);
+  }
+  if (!Array.isArray(decoded)) throw new MalformedMessageError('malformed event entry: values must be a list');
+  for (const v of decoded) {
+    if (!isObj(v) || !isStr(v.key) || !Number.isInteger(v.attempt) || !(v.bytes instanceof Uint8Array)) {
+      throw new MalformedMessageError('malformed event entry: a value lacks key, attempt or bytes');
+    }
+    if (v.bytes.length > MAX_INLINE_BYTES) throw new MalformedMessageError('malformed event entry: value too large');
+  }
+  return decoded as InlineValue[];
 }
 
 /** Decodes and validates a stream entry's fields (as read with XREAD in buffer mode). */
-export function decodeEventEntry(fields: Buffer[]): { id: string; events: StepwiseEvent[] } {
+export function decodeEventEntry(fields: Buffer[]): { id: string; events: StepwiseEvent[]; values: InlineValue[] } {
   let raw: Buffer | undefined;
   let id: string | undefined;
+  let rawValues: Buffer | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]?.toString();
     if (name === 'e') raw = fields[i + 1];
     else if (name === 'i') id = fields[i + 1]?.toString();
+    else if (name === 'v') rawValues = fields[i + 1];
   }
   if (!raw || id === undefined) throw new MalformedMessageError('malformed event entry: fields e and i are required');
   if (raw.length > MAX_MESSAGE_BYTES) throw new MalformedMessageError(`malformed event entry: ${raw.length} bytes`);
@@ -181,5 +224,5 @@ export function decodeEventEntry(fields: Buffer[]): { id: string; events: Stepwi
     if (problem)
       throw new MalformedMessageError(`malformed event entry: ${events.length > 1 ? `event ${i}: ` : ''}${problem}`);
   }
-  return { id, events: events as StepwiseEvent[] };
+  return { id, events: events as StepwiseEvent[], values: decodeValues(rawValues) };
 }

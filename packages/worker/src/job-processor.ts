@@ -1,4 +1,6 @@
 import {
+  decodeValue,
+  encodeValue,
   executeStep,
   FsIOManager,
   type IOManager,
@@ -6,11 +8,12 @@ import {
   makeEvent,
   type PipelineDefinition,
   ResourceManager,
+  refKey,
   type StepwiseEvent,
 } from '@stepwise/core';
 import {
   type EventPublisher,
-  type IOLocation,
+  MAX_INLINE_BYTES,
   parseJobData,
   RedisIOManager,
   type RedisKeys,
@@ -120,6 +123,7 @@ export class JobProcessor {
     const logger = deps.logger.child({ runId, stepKey, attempt });
     const labels = { queue, op: data.task.op };
     const sends: Promise<unknown>[] = [];
+    const small = new Map<string, Buffer>();
     deps.metrics?.started(labels);
     const started = performance.now();
     let outcome = 'FAILURE';
@@ -129,7 +133,7 @@ export class JobProcessor {
         attempt,
         {
           pipeline,
-          io: this.ioFor(data.io, sends),
+          io: this.ioFor(data, sends, small),
           resources: this.resourcesFor(pipeline, logger),
           logger,
           workerId: deps.workerId,
@@ -138,6 +142,16 @@ export class JobProcessor {
           signal: controller.signal,
           resourceConfig: data.resources,
           emit: (event: StepwiseEvent) => {
+            if (event.type === 'STEP_OUTPUT' && small.size > 0) {
+              const key = refKey({
+                runId,
+                step: stepKey,
+                output: event.data.output,
+                mappingKey: event.data.mappingKey,
+              });
+              const bytes = small.get(key);
+              if (bytes) deps.publisher.publishValue(runId, { key, attempt, bytes });
+            }
             deps.publisher.publish(event);
             if (event.type === 'STEP_FAILURE') logger.warn({ err: event.data.error.message }, 'step failed');
           },
@@ -152,7 +166,9 @@ export class JobProcessor {
     }
   }
 
-  private ioFor(location: IOLocation, sends: Promise<unknown>[]): IOManager {
+  private ioFor(data: StepJobData, sends: Promise<unknown>[], small: Map<string, Buffer>): IOManager {
+    const location = data.io;
+    const inline = data.inline;
     if (location.kind === 'fs') {
       if (!this.fsIO || this.fsIO.dir !== location.dir) this.fsIO = new FsIOManager(location.dir);
       return this.fsIO;
@@ -163,7 +179,9 @@ export class JobProcessor {
     return {
       store: (ref, value, meta) => {
         try {
-          const sent = redisIO.send(ref, value, meta?.attempt);
+          const bytes = encodeValue(value);
+          if (bytes.length <= MAX_INLINE_BYTES) small.set(refKey(ref), bytes);
+          const sent = redisIO.sendEncoded(ref, bytes, meta?.attempt);
           sends.push(sent);
           sent.catch(() => {});
           return Promise.resolve();
@@ -171,7 +189,12 @@ export class JobProcessor {
           return Promise.reject(error);
         }
       },
-      load: (ref) => redisIO.load(ref),
+      load: (ref) => {
+        const b64 = inline?.[refKey(ref)];
+        return b64 === undefined
+          ? redisIO.load(ref)
+          : Promise.resolve(decodeValue(Buffer.from(b64, 'base64'), refKey(ref)));
+      },
       has: (ref) => redisIO.has(ref),
     };
   }
