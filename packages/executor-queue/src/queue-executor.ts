@@ -8,6 +8,7 @@ import {
   refKey,
   type StepLauncher,
   type StepTask,
+  StepwiseError,
   type StepwiseEvent,
   serializeError,
 } from '@stepwise/core';
@@ -20,6 +21,13 @@ import { createRedis, redactUrl } from './redis-connection.js';
 import { RedisIOManager } from './redis-io-manager.js';
 import { type IOLocation, type StepJobData, WIRE_VERSION } from './wire.js';
 import { listWorkers } from './worker-registry.js';
+
+/** The queue executor cannot reach its Redis. */
+export class RedisUnavailableError extends StepwiseError {
+  constructor(message: string) {
+    super('REDIS_UNAVAILABLE', message);
+  }
+}
 
 /** BullMQ forbids ':' in queue names; we also keep them printable. */
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -77,7 +85,7 @@ export class QueueExecutor implements Executor {
     try {
       await withTimeout(commands.ping(), 10_000);
     } catch (error) {
-      throw new Error(
+      throw new RedisUnavailableError(
         `cannot reach Redis at ${redactUrl(options.redisUrl)} for the queue executor: ${(error as Error).message}; start Redis or set execution.queue.redisUrl / REDIS_URL`,
       );
     }
@@ -268,16 +276,20 @@ export class QueueExecutor implements Executor {
 
     const inlineFor = (task: StepTask): { inline?: Record<string, string> } => {
       if (inlineValues.size === 0) return {};
-      let inline: Record<string, string> | undefined;
+      const inline: Record<string, string> = {};
+      let found = false;
       for (const input of Object.values(task.inputs)) {
         const refs = input.from === 'one' ? [input.ref] : input.from === 'many' ? input.refs : [];
         for (const ref of refs) {
           const key = refKey(ref);
           const value = inlineValues.get(key);
-          if (value) (inline ??= {})[key] = value.b64;
+          if (value) {
+            inline[key] = value.b64;
+            found = true;
+          }
         }
       }
-      return inline ? { inline } : {};
+      return found ? { inline } : {};
     };
 
     const watchdog = setInterval(() => {

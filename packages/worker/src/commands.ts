@@ -1,3 +1,4 @@
+import { StepwiseError } from '@stepwise/core';
 import {
   createRedis,
   DEFAULT_PREFIX,
@@ -6,7 +7,7 @@ import {
   RedisKeys,
   redactUrl,
 } from '@stepwise/executor-queue';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { StepwiseWorker } from './worker.js';
 
@@ -15,14 +16,17 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function positiveInt(name: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${value}'`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${value}'`);
     return n;
   };
 }
 
 /** A usage or start-up error: printed as one line, exit code 2. */
-export class WorkerStartError extends Error {
-  readonly code = 'WORKER_START_FAILED';
+export class WorkerStartError extends StepwiseError {
+  constructor(message: string) {
+    super('WORKER_START_FAILED', message);
+  }
 }
 
 /** Adds `stepwise worker` and `stepwise workers` to the CLI. */
@@ -99,12 +103,26 @@ export function registerCommands(program: Command): void {
     .action(async (opts) => {
       const url = opts.redis ?? defaultRedisUrl();
       const redis = createRedis({ url, waitForever: false });
-      redis.on('error', () => {});
+      let lastError = '';
+      redis.on('error', (error: Error) => {
+        lastError = error.message;
+      });
       try {
         const workers = await Promise.race([
-          listWorkers(redis, new RedisKeys(opts.prefix)),
+          listWorkers(redis, new RedisKeys(opts.prefix)).catch((error: Error) => {
+            // ioredis gives up with MaxRetriesPerRequestError; the connection's own error says why.
+            throw new WorkerStartError(
+              `cannot list workers from Redis at ${redactUrl(url)}: ${lastError || error.message}`,
+            );
+          }),
           new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new WorkerStartError(`cannot reach Redis at ${redactUrl(url)}`)), 5_000).unref(),
+            setTimeout(
+              () =>
+                reject(
+                  new WorkerStartError(`cannot reach Redis at ${redactUrl(url)}${lastError ? `: ${lastError}` : ''}`),
+                ),
+              5_000,
+            ).unref(),
           ),
         ]);
         if (opts.json) {
