@@ -76,6 +76,10 @@ export async function checkRun(
       `run ${runId}: status ${record?.status ?? 'no record'}, ${ends} RUN_SUCCESS, ${failures.length} RUN_FAILURE ${failures[0]?.message ?? ''}`,
   );
 
+  // No record: the run never started (its coordinator failed first). Its steps were never run, so checking each
+  // of them would only repeat this one failure N times.
+  if (!record) return figures;
+
   const seen = new Map<string, number>();
   for (const e of events) {
     const id = eventIdentity(e);
@@ -90,13 +94,13 @@ export async function checkRun(
   }
 
   // Replay the log as the live coordinator applied it, in stored order.
-  const state = record ? new RunState(record.plan, runId) : undefined;
+  const state = new RunState(record.plan, runId);
   const applied = new Map<string, number>();
   const starts = new Map<string, number>();
   const successesByAttempt = new Map<string, number>();
   const maxAttempt = new Map<string, number>();
   for (const e of events) {
-    const ok = state?.apply(e) ?? false;
+    const ok = state.apply(e);
     if (e.stepKey === undefined) continue;
     const attempt = e.attempt ?? 1;
     maxAttempt.set(e.stepKey, Math.max(maxAttempt.get(e.stepKey) ?? 0, attempt));
@@ -113,11 +117,11 @@ export async function checkRun(
   for (const [key, count] of starts) {
     invariants.check('attempts-started-once', count === 1, () => `run ${runId}: ${key} started ${count} times`);
   }
-  const view = record ? replayStoredRun(record.plan, runId, events) : undefined;
+  const view = replayStoredRun(record.plan, runId, events);
   const expected = expectedValues(graph);
   const finalAttempt = new Map<string, number>();
   for (const step of graph.steps) {
-    const node = state?.steps.get(step.key);
+    const node = state.steps.get(step.key);
     const final = node?.attempt ?? 0;
     finalAttempt.set(step.key, final);
     const atFinal = successesByAttempt.get(`${step.key}|${final}`) ?? 0;
@@ -128,11 +132,11 @@ export async function checkRun(
       () =>
         `run ${runId}: step ${step.key} is ${node?.status ?? 'not in the plan'} after replay, ${appliedCount} STEP_SUCCESS applied, ${atFinal} stored for its final attempt ${final}`,
     );
-    const replayed = view?.state.steps.get(step.key)?.status;
+    const replayed = view.state.steps.get(step.key)?.status;
     invariants.check(
       'replay-consistent',
-      view?.outcome === 'SUCCESS' && replayed === 'SUCCESS',
-      () => `run ${runId}: replayStoredRun says run ${view?.outcome ?? 'unfinished'}, step ${step.key} ${replayed}`,
+      view.outcome === 'SUCCESS' && replayed === 'SUCCESS',
+      () => `run ${runId}: replayStoredRun says run ${view.outcome ?? 'unfinished'}, step ${step.key} ${replayed}`,
     );
     const most = maxAttempt.get(step.key) ?? 0;
     if (most > 1) figures.stepsWithRetries++;
