@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   cancelable,
+  chain,
   diamondDynamic,
   inputDeleted,
   longStep,
@@ -74,6 +75,24 @@ describe('queue executor with real worker processes', () => {
     expect(Object.keys(result.steps).sort()).toEqual(Object.keys(local.steps).sort());
     const ran = new Set(events.filter((e) => e.type === 'STEP_START').map((e) => e.workerId));
     expect([...ran].every((w) => ['w1', 'w2', 'w3'].includes(String(w)))).toBe(true);
+  });
+
+  it('runs a chain on one worker without a round trip through the coordinator per step', async () => {
+    spawnWorker({ redisUrl, prefix, name: 'c1' });
+    spawnWorker({ redisUrl, prefix, name: 'c2' });
+    await waitForWorkers(redisUrl, prefix, ['c1', 'c2']);
+    const { events, onEvent } = collector();
+    const result = await within(
+      executePipeline(chain, { runConfig: queueConfig(redisUrl, prefix), onEvent }),
+      30_000,
+      'run',
+    );
+    expect(result.status).toBe('SUCCESS');
+    expect(result.output('inc_19')).toBe(4 + 20);
+    const starts = events.filter((e) => e.type === 'STEP_START');
+    expect(starts.map((e) => e.stepKey)).toEqual(['source', ...Array.from({ length: 20 }, (_, i) => `inc_${i}`)]);
+    // The whole chain rode in the first step's job: one worker ran it all.
+    expect(new Set(starts.map((e) => e.workerId)).size).toBe(1);
   });
 
   it('routes steps tagged queue: heavy only to the worker serving heavy', async () => {

@@ -45,6 +45,26 @@ export class EventConsumer {
     return this.lastId;
   }
 
+  /**
+   * Reads, without blocking, everything the stream holds now (a resumed run's backlog), so the coordinator knows
+   * what already happened before it dispatches anything.
+   */
+  async catchUp(): Promise<void> {
+    const stream = this.options.keys.runEvents(this.options.runId);
+    for (;;) {
+      const reply = (await this.options.redis.xreadBuffer('COUNT', 5_000, 'STREAMS', stream, this.lastId)) as Array<
+        [Buffer, Array<[Buffer, Buffer[]]>]
+      > | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length === 0) return;
+      for (const [idBuf, fields] of entries) {
+        this.lastId = idBuf.toString();
+        this.entriesRead++;
+        this.handle(this.lastId, fields);
+      }
+    }
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -42,7 +42,12 @@ interface InFlight {
   workerId?: string;
   lastEventAt: number;
   warnedNoWorker?: boolean;
+  /** Runs as part of another step's job (a chain): `jobId` is that job's. */
+  fused?: boolean;
 }
+
+/** Most successors one job carries. */
+const MAX_CHAIN = 64;
 
 /** The id of a step attempt's job: dedupes a re-dispatch of the same attempt (e.g. after coordinator recovery). */
 export function jobIdOf(runId: string, stepKey: string, attempt: number): string {
@@ -104,6 +109,58 @@ export class QueueExecutor implements Executor {
     const runIO = this.runIO(ctx.instance);
     const io: IOLocation = runIO instanceof FsIOManager ? { kind: 'fs', dir: runIO.dir } : { kind: 'redis' };
     const inFlight = new Map<string, InFlight>();
+    // Steps that ride in another step's job (see chainFor), by key: the task and that job's id.
+    const fused = new Map<string, { task: StepTask; carrier: string; queue: string }>();
+    const planByKey = new Map(ctx.plan.steps.map((step) => [step.key, step]));
+    const dependents = new Map<string, string[]>();
+    for (const step of ctx.plan.steps) {
+      for (const up of step.upstream) {
+        const list = dependents.get(up);
+        if (list) list.push(step.key);
+        else dependents.set(up, [step.key]);
+      }
+    }
+    /**
+     * The successors a worker can run right after `task` on its own: a chain where each step is the only one
+     * downstream of the previous, reads only its output (or config), and goes to the same queue.
+     */
+    const chainFor = (task: StepTask, queue: string): StepTask[] => {
+      const chain: StepTask[] = [];
+      if (task.mappingKey !== undefined) return chain;
+      let current = planByKey.get(task.planKey);
+      while (current && chain.length < MAX_CHAIN) {
+        if (current.outputs.some((o) => o.dynamic)) break;
+        const downstream = dependents.get(current.key);
+        const next = downstream?.length === 1 ? planByKey.get(downstream[0] as string) : undefined;
+        if (!next || next.scope || next.upstream.length !== 1 || (next.tags.queue ?? options.defaultQueue) !== queue)
+          break;
+        if (inFlight.has(next.key)) break;
+        const inputs: StepTask['inputs'] = {};
+        const from: string = current.key;
+        const wired = Object.entries(next.inputs).every(([name, input]) => {
+          if (input.from === 'config') inputs[name] = { from: 'config', value: input.value };
+          else if (input.from === 'step' && input.step === from) {
+            inputs[name] = { from: 'one', ref: { runId: ctx.runId, step: from, output: input.output } };
+          } else return false;
+          return true;
+        });
+        if (!wired) break;
+        const successor: StepTask = {
+          runId: ctx.runId,
+          key: next.key,
+          planKey: next.key,
+          op: next.op,
+          inputs,
+          outputs: next.outputs,
+          config: next.config,
+          tags: next.tags,
+        };
+        if (next.retry) successor.retry = next.retry;
+        chain.push(successor);
+        current = next;
+      }
+      return chain;
+    };
     // Small output values the workers sent with their events, to inline in the jobs of the steps that read them.
     const inlineValues = new Map<string, { attempt: number; b64: string }>();
     const inlineKeysOfStep = new Map<string, string[]>();
@@ -136,7 +193,22 @@ export class QueueExecutor implements Executor {
         }
       },
       onEvent: (event) => {
-        const entry = event.stepKey === undefined ? undefined : inFlight.get(event.stepKey);
+        let entry = event.stepKey === undefined ? undefined : inFlight.get(event.stepKey);
+        const rider = event.stepKey === undefined ? undefined : fused.get(event.stepKey);
+        if (!entry && rider && event.type === 'STEP_START' && event.attempt !== undefined) {
+          // A chained step started before its coordinator saw it ready.
+          const now = Date.now();
+          entry = {
+            task: rider.task,
+            queue: rider.queue,
+            jobId: rider.carrier,
+            attempt: event.attempt,
+            enqueuedAt: now,
+            lastEventAt: now,
+            fused: true,
+          };
+          inFlight.set(rider.task.key, entry);
+        }
         if (entry && event.attempt !== undefined && event.attempt >= entry.attempt) {
           entry.lastEventAt = Date.now();
           if (event.type === 'STEP_START') {
@@ -165,6 +237,8 @@ export class QueueExecutor implements Executor {
         emit(event);
       },
     });
+    // A resumed run's stream holds what happened while it had no coordinator: learn it before dispatching.
+    await consumer.catchUp();
     consumer.start();
 
     // Ready steps are gathered for one tick and added with one addBulk per queue.
@@ -243,10 +317,31 @@ export class QueueExecutor implements Executor {
         return;
       }
       const now = Date.now();
+      const rider = fused.get(task.key);
+      if (rider && attempt === 1 && delayMs <= 0 && !adoptStarted) {
+        // Runs within the job of the step before it; wait for its events (the watchdog enqueues it if they never come).
+        if (!inFlight.has(task.key)) {
+          inFlight.set(task.key, {
+            task,
+            queue,
+            jobId: rider.carrier,
+            attempt,
+            enqueuedAt: now,
+            lastEventAt: now,
+            fused: true,
+          });
+        }
+        return;
+      }
+      fused.delete(task.key);
+      const jobId = jobIdOf(ctx.runId, task.key, attempt);
+      // Deterministic from the plan: a coordinator resuming the run rebuilds the same chains as the dead one.
+      const chain = chainFor(task, queue);
+      for (const successor of chain) fused.set(successor.key, { task: successor, carrier: jobId, queue });
       inFlight.set(task.key, {
         task,
         queue,
-        jobId: jobIdOf(ctx.runId, task.key, attempt),
+        jobId,
         attempt,
         enqueuedAt: now + Math.max(0, delayMs),
         lastEventAt: now + Math.max(0, delayMs),
@@ -270,6 +365,7 @@ export class QueueExecutor implements Executor {
           resources: ctx.plan.resources,
           io,
           ...inlineFor(task),
+          ...(chain.length > 0 ? { chain } : {}),
         },
       });
     };
@@ -302,7 +398,30 @@ export class QueueExecutor implements Executor {
       watching = true;
       try {
         const now = Date.now();
-        const waiting = [...inFlight.values()].filter((f) => f.startedAt === undefined && now > f.enqueuedAt);
+        for (const f of [...inFlight.values()]) {
+          if (!f.fused || f.startedAt !== undefined || now - f.enqueuedAt < options.lockDurationMs * 3) continue;
+          const carrier = await queueFor(f.queue)
+            .getJobState(f.jobId)
+            .catch(() => 'error');
+          if (
+            carrier === 'active' ||
+            carrier === 'waiting' ||
+            carrier === 'delayed' ||
+            carrier === 'prioritized' ||
+            carrier === 'error'
+          ) {
+            f.enqueuedAt = now;
+            continue;
+          }
+          // Its carrier job ended without running it: enqueue it on its own.
+          if (inFlight.get(f.task.key) !== f) continue;
+          inFlight.delete(f.task.key);
+          fused.delete(f.task.key);
+          launch(f.task, f.attempt, 0);
+        }
+        const waiting = [...inFlight.values()].filter(
+          (f) => !f.fused && f.startedAt === undefined && now > f.enqueuedAt,
+        );
         if (waiting.length > 0) {
           const live = await listWorkers(commands, keys);
           const served = new Set(live.flatMap((w) => (w.draining ? [] : w.queues)));

@@ -28,6 +28,11 @@ export interface StepJobData {
    * `refKey`: the worker skips a Redis round trip per input. The IO manager stays the source of truth.
    */
   inline?: Record<string, string>;
+  /**
+   * Successors to run on the same worker right after this step succeeds (a chain: each step the only one
+   * downstream of the previous, on the same queue), so a chain does not round-trip through the coordinator.
+   */
+  chain?: StepTask[];
 }
 
 const outputRef = z.strictObject({
@@ -77,6 +82,7 @@ const jobSchema = z.strictObject({
     z.strictObject({ kind: z.literal('fs'), dir: z.string().min(1) }),
   ]),
   inline: z.record(z.string(), z.string()).optional(),
+  chain: z.array(stepTask).max(1_000).optional(),
 });
 
 /** A job payload or stream entry that is not what Stepwise writes. */

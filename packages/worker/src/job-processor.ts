@@ -43,6 +43,8 @@ export interface JobProcessorDeps {
   workerId: string;
   logger: Logger;
   metrics?: WorkerMetrics;
+  /** Adds a job (the rest of a chain this worker will not run) to one of the queues it serves. */
+  enqueue?: (queue: string, data: StepJobData) => Promise<void>;
 }
 
 /**
@@ -53,6 +55,8 @@ export class JobProcessor {
   readonly running = new Map<string, RunningStep>();
   /** Runs canceled while this worker lives (from the cancel channel). */
   readonly canceledRuns = new Set<string>();
+  /** Set when the worker drains: it finishes the step it runs but starts no chained successor. */
+  draining = false;
   private readonly resources = new Map<string, ResourceManager>();
   private fsIO?: FsIOManager;
   private redisIO?: RedisIOManager;
@@ -67,7 +71,11 @@ export class JobProcessor {
     }
   }
 
-  async process(job: Job, queue: string): Promise<void> {
+  /**
+   * @param ownsJob resolves false once this worker lost the job's lock (it was presumed lost and the job handed
+   *   to another worker): a chain then stops, so a stale attempt never feeds its successors.
+   */
+  async process(job: Job, queue: string, ownsJob: () => Promise<boolean> = async () => true): Promise<void> {
     const { deps } = this;
     let data: StepJobData;
     try {
@@ -103,7 +111,42 @@ export class JobProcessor {
         'VERSION_SKEW',
       );
     } else {
-      await this.execute(data, pipeline, attempt, queue);
+      const produced = new Set<string>();
+      const small = new Map<string, Buffer>();
+      let outcome = await this.execute(data, pipeline, attempt, queue, produced, small);
+      // Locality: run the chain of successors the coordinator attached, while their inputs are in memory here.
+      // The job's lock covers them: if this worker dies, the job is re-run and so is the rest of the chain.
+      const chainAttempt = 1 + (job.stalledCounter ?? 0);
+      const chain = data.chain ?? [];
+      for (const [i, next] of chain.entries()) {
+        if (outcome !== 'SUCCESS' || this.canceledRuns.has(runId)) break;
+        if (!(await ownsJob())) {
+          deps.logger.warn(
+            { runId, stepKey: next.key },
+            'lost the job lock; leaving the rest of the chain to its new owner',
+          );
+          break;
+        }
+        if (this.draining && deps.enqueue) {
+          // Draining: hand the rest of the chain to the other workers as a job of its own.
+          const rest = chain.slice(i + 1);
+          await deps.enqueue(queue, {
+            ...data,
+            attempt: 1,
+            task: next,
+            ...(rest.length > 0 ? { chain: rest } : { chain: undefined }),
+          });
+          break;
+        }
+        const ready = Object.values(next.inputs).every(
+          (input) =>
+            input.from === 'config' ||
+            (input.from === 'one' && produced.has(refKey(input.ref))) ||
+            (input.from === 'many' && input.refs.every((r) => produced.has(refKey(r)))),
+        );
+        if (!ready) break;
+        outcome = await this.execute({ ...data, task: next }, pipeline, chainAttempt, queue, produced, small);
+      }
     }
     await deps.publisher.flush();
   }
@@ -113,7 +156,9 @@ export class JobProcessor {
     pipeline: PipelineDefinition,
     attempt: number,
     queue: string,
-  ): Promise<void> {
+    produced: Set<string>,
+    small: Map<string, Buffer>,
+  ): Promise<string> {
     const { deps } = this;
     const { runId } = data;
     const stepKey = data.task.key;
@@ -123,7 +168,6 @@ export class JobProcessor {
     const logger = deps.logger.child({ runId, stepKey, attempt });
     const labels = { queue, op: data.task.op };
     const sends: Promise<unknown>[] = [];
-    const small = new Map<string, Buffer>();
     deps.metrics?.started(labels);
     const started = performance.now();
     let outcome = 'FAILURE';
@@ -142,13 +186,14 @@ export class JobProcessor {
           signal: controller.signal,
           resourceConfig: data.resources,
           emit: (event: StepwiseEvent) => {
-            if (event.type === 'STEP_OUTPUT' && small.size > 0) {
+            if (event.type === 'STEP_OUTPUT') {
               const key = refKey({
                 runId,
                 step: stepKey,
                 output: event.data.output,
                 mappingKey: event.data.mappingKey,
               });
+              produced.add(key);
               const bytes = small.get(key);
               if (bytes) deps.publisher.publishValue(runId, { key, attempt, bytes });
             }
@@ -164,6 +209,7 @@ export class JobProcessor {
       this.running.delete(slot);
       deps.metrics?.finished(labels, outcome, (performance.now() - started) / 1000);
     }
+    return outcome;
   }
 
   private ioFor(data: StepJobData, sends: Promise<unknown>[], small: Map<string, Buffer>): IOManager {

@@ -5,6 +5,7 @@ import {
   DEFAULT_PREFIX,
   defaultRedisUrl,
   EventPublisher,
+  jobIdOf,
   RedisKeys,
   redactUrl,
   removeWorker,
@@ -131,6 +132,15 @@ export class StepwiseWorker {
       workerId: this.id,
       logger: this.logger,
       metrics: this.metrics,
+      enqueue: async (queue, data) => {
+        const handle = this.queueHandles.find((q) => q.name === queue);
+        await handle?.add(data.task.op, data, {
+          jobId: jobIdOf(data.runId, data.task.key, data.attempt),
+          removeOnComplete: true,
+          removeOnFail: true,
+          attempts: 1,
+        });
+      },
     });
     this.processor = processor;
 
@@ -146,10 +156,12 @@ export class StepwiseWorker {
     for (const queue of this.queues) {
       const worker = new Worker(
         queue,
-        async (job) => {
+        async (job, token) => {
           if (gate) await this.acquire();
           try {
-            await processor.process(job, queue);
+            const owns = async () =>
+              token === undefined || (await job.extendLock(token, lockDuration).catch(() => 0)) === 1;
+            await processor.process(job, queue, owns);
           } finally {
             if (gate) this.release();
           }
@@ -193,6 +205,7 @@ export class StepwiseWorker {
   async stop(): Promise<boolean> {
     if (this.draining) return true;
     this.draining = true;
+    if (this.processor) this.processor.draining = true;
     this.logger.info({ running: this.running }, 'draining: finishing running steps, taking no new ones');
     const commands = this.connections[0];
     if (commands) await this.beat(commands);

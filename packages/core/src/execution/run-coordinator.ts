@@ -161,7 +161,12 @@ export class RunCoordinator {
     if (!node) return;
     if (isTerminal(node.status)) {
       this.active.delete(node);
-    } else if (event.type === 'STEP_UP_FOR_RETRY') {
+      this.schedulePump();
+      return;
+    }
+    // An executor may start a step on its own (a worker running a chain): it is in flight all the same.
+    this.active.add(node);
+    if (event.type === 'STEP_UP_FOR_RETRY') {
       if (this.canceled) this.abandon(node, 'CANCELED');
       else this.launcher?.launch(node.task ?? failMissingTask(node), event.data.nextAttempt, event.data.delayMs);
     }
@@ -183,6 +188,8 @@ export class RunCoordinator {
   }
 
   private pump(): void {
+    // Events can arrive while the executor starts (a resumed run's backlog); dispatch waits for it.
+    if (!this.launcher) return;
     for (const node of this.state.takeSkipped()) {
       this.options.sink(
         makeEvent(
