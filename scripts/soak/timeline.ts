@@ -4,12 +4,18 @@
  * HOME is the kept soak's instance (printed as STEPWISE_HOME=...). With no step keys: only the run's own events
  * (start, end, resumes). Columns: seq, seconds since the first event, type, step, attempt, worker, detail.
  */
-import { Instance } from '@stepwise/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Instance, parseYaml } from '@stepwise/core';
 
 async function main(): Promise<void> {
   const [home, runId, ...steps] = process.argv.slice(2);
   if (!home || !runId) throw new Error('usage: timeline.ts HOME RUN_ID [STEP_KEY ...]');
-  const instance = await Instance.local(home);
+  // Only the run storage: the soak's Redis (its IO) is gone once the soak has ended.
+  const config = parseYaml(readFileSync(join(home, 'stepwise.yaml'), 'utf8'), 'stepwise.yaml') as {
+    storage: { sqlite: { dir: string } };
+  };
+  const instance = await Instance.fromConfig({ storage: config.storage, io: { memory: {} } }, { home });
   try {
     const events = await instance.storage.getEvents(runId);
     const t0 = events[0]?.timestamp ?? 0;
