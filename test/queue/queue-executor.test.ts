@@ -22,6 +22,7 @@ import {
 import {
   CLI,
   deletePrefix,
+  FIXTURE,
   killAllWorkers,
   queueConfig,
   spawnWorker,
@@ -341,6 +342,27 @@ describe('queue executor with real worker processes', () => {
     } finally {
       await instance.close();
     }
+  });
+
+  it('a worker running other code refuses the step with a version-skew error', async () => {
+    spawnWorker({
+      redisUrl,
+      prefix,
+      name: 'newer',
+      file: FIXTURE.replace('queue-pipelines.ts', 'queue-pipelines-skewed.ts'),
+    });
+    await waitForWorkers(redisUrl, prefix, ['newer']);
+    const result = await within(
+      executePipeline(longStep, {
+        runConfig: { ...queueConfig(redisUrl, prefix), ops: { long: { config: { ms: 1 } } } },
+      }),
+      20_000,
+      'run',
+    );
+    expect(result.status).toBe('FAILURE');
+    expect(result.steps.long?.error?.code).toBe('VERSION_SKEW');
+    expect(result.steps.long?.error?.message).toMatch(/version skew: worker newer loaded pipeline 'long_step'/);
+    expect(result.steps.double?.status).toBe('NOT_STARTED');
   });
 
   it('lists live workers with `stepwise workers --json`', async () => {

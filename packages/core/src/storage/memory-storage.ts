@@ -2,6 +2,14 @@ import { NotFoundError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from './run-storage.js';
 
+/**
+ * A copy of a run record that shares its plan: plans are never changed once built, and a 100,000-step plan is
+ * too large to clone on every read.
+ */
+function copyRun(run: RunRecord): RunRecord {
+  return { ...run, tags: { ...run.tags }, runConfig: structuredClone(run.runConfig) };
+}
+
 /** Run storage in memory, for ephemeral instances (tests, `executePipeline` without an instance). */
 export class MemoryRunStorage implements RunStorage {
   private readonly runs = new Map<string, RunRecord>();
@@ -10,7 +18,7 @@ export class MemoryRunStorage implements RunStorage {
   async init(): Promise<void> {}
 
   async createRun(run: RunRecord): Promise<void> {
-    this.runs.set(run.runId, structuredClone(run));
+    this.runs.set(run.runId, copyRun(run));
     this.events.set(run.runId, []);
   }
 
@@ -22,7 +30,7 @@ export class MemoryRunStorage implements RunStorage {
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const run = this.runs.get(runId);
-    return run && structuredClone(run);
+    return run && copyRun(run);
   }
 
   async getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined> {
@@ -36,7 +44,7 @@ export class MemoryRunStorage implements RunStorage {
       .filter((r) => !filter.pipeline || r.pipeline === filter.pipeline)
       .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .sort((a, b) => b.createdAt - a.createdAt);
-    return structuredClone(out.slice(0, filter.limit ?? 100));
+    return out.slice(0, filter.limit ?? 100).map(copyRun);
   }
 
   async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
