@@ -5,7 +5,7 @@ import type { RedisKeys } from './keys.js';
 import { encodeEventEntry, type InlineValue } from './wire.js';
 
 /**
- * Appends step events to their runs' streams. Events written in one tick go out as one entry per run, in one pipeline
+ * Appends step events to their runs' streams. Events written in one turn of the event loop go out as one entry per run, in one pipeline
  * (one round trip), in order. Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
  */
 export class EventPublisher {
@@ -21,15 +21,18 @@ export class EventPublisher {
     private readonly onError?: (error: unknown) => void,
   ) {}
 
-  /** Queues an event; it is sent with the others of this tick. */
+  /**
+   * Queues an event; it is sent with the others of this turn of the event loop (setImmediate, not a microtask:
+   * a short step's STEP_START then shares an entry with its end, and concurrent steps share one pipeline).
+   */
   publish(event: StepwiseEvent): void {
-    if (this.batch.size === 0) queueMicrotask(() => this.send());
+    if (this.batch.size === 0) setImmediate(() => this.send());
     this.entryFor(event.runId).events.push(event);
   }
 
   /** Sends a small output value with this tick's events of its run, so the coordinator can inline it in jobs. */
   publishValue(runId: string, value: InlineValue): void {
-    if (this.batch.size === 0) queueMicrotask(() => this.send());
+    if (this.batch.size === 0) setImmediate(() => this.send());
     this.entryFor(runId).values.push(value);
   }
 
@@ -51,7 +54,7 @@ export class EventPublisher {
 
   private send(): void {
     if (this.batch.size === 0) return;
-    // One entry per run stream: a step's events of one tick cost one XADD and one decode.
+    // One entry per run stream: the events of one turn cost one XADD and one decode.
     const batch = [...this.batch]
       .filter(([, entry]) => entry.events.length > 0)
       .map(([stream, { events, values }]) => ({
