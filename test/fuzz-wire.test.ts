@@ -11,6 +11,7 @@ import {
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { anyValue, fuzzGuard, mutateAt, pathsOf } from './support/fuzz.js';
 
 // Fuzzing of the two doors through which bytes from Redis reach Stepwise code: BullMQ job payloads (read by
 // workers) and run event stream entries (read by the coordinator). At least 10,000 inputs per target, fixed seeds;
@@ -58,65 +59,12 @@ const validEvents: StepwiseEvent[] = [
 ];
 
 function guard() {
-  // The slowest single input is bounded generously (a loaded 2-core CI machine); a hang is far above it.
-  const stats = { accepted: 0, rejected: 0, slowestMs: 0 };
-  const run = (fn: () => unknown): void => {
-    const t0 = performance.now();
-    try {
-      fn();
-      stats.accepted++;
-    } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      if (error.code !== 'MALFORMED_MESSAGE' || !/^malformed (step job|event entry)/.test(error.message)) throw error;
-      stats.rejected++;
-    } finally {
-      stats.slowestMs = Math.max(stats.slowestMs, performance.now() - t0);
-    }
-  };
-  return { stats, run };
-}
-
-const anyValue = fc.anything({
-  maxDepth: 3,
-  withBigInt: true,
-  withBoxedValues: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
-  withObjectString: true,
-  withSet: true,
-  withSparseArray: true,
-  withTypedArray: true,
-  withUnicodeString: true,
-});
-
-/** Paths of every node in a JSON-like value (object keys and array indices). */
-function pathsOf(value: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
-  out.push(prefix);
-  if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) pathsOf(v, [...prefix, k], out);
-  }
-  return out;
-}
-
-/** A deep copy of `base` with `value` set at `path` (or the key removed). */
-function mutateAt(base: unknown, path: readonly string[], value: unknown, remove: boolean): unknown {
-  if (path.length === 0) return remove ? undefined : value;
-  const copy: unknown = structuredClone(base);
-  const root = typeof copy === 'object' && copy !== null ? copy : {};
-  let cur = root as Record<string, unknown>;
-  for (const key of path.slice(0, -1)) {
-    const next = Object.hasOwn(cur, key) ? cur[key] : undefined;
-    if (typeof next !== 'object' || next === null) {
-      const fresh: Record<string, unknown> = {};
-      Object.defineProperty(cur, key, { value: fresh, enumerable: true, configurable: true, writable: true });
-      cur = fresh;
-    } else cur = next as Record<string, unknown>;
-  }
-  const last = path[path.length - 1] as string;
-  if (remove) delete cur[last];
-  else Object.defineProperty(cur, last, { value, enumerable: true, configurable: true, writable: true });
-  return root;
+  return fuzzGuard(
+    (error) =>
+      error instanceof MalformedMessageError &&
+      error.code === 'MALFORMED_MESSAGE' &&
+      /^malformed (step job|event entry)/.test(error.message),
+  );
 }
 
 const keyArb = fc.oneof(

@@ -21,6 +21,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { anyValue, fuzzGuard, mutateAt, pathsOf } from '../../../test/support/fuzz.js';
 
 // Fuzzing of everything that reads untrusted input in core: the run config validator, the instance config
 // loader, the YAML loader and the value decoder. Each target gets at least 10,000 generated inputs from a fixed
@@ -29,45 +30,18 @@ import { z } from 'zod';
 
 const NUM_RUNS = 10_000;
 
-/** Fails on anything thrown that is not one of `allowed`; counts accepted and rejected inputs. */
+/** Fails on anything thrown that is not one of `allowed` with a clear message; counts accepted and rejected inputs. */
 function guard(allowed: ReadonlyArray<new (...args: never[]) => Error>) {
-  // The slowest single input is bounded generously (a loaded 2-core CI machine); a hang is far above it.
-  const stats = { accepted: 0, rejected: 0, slowestMs: 0 };
-  const run = (fn: () => unknown): void => {
-    const t0 = performance.now();
-    try {
-      fn();
-      stats.accepted++;
-    } catch (error) {
-      if (!allowed.some((cls) => error instanceof cls)) throw error;
-      const { code, message } = error as Error & { code?: unknown };
-      // A clear error: a code, and a message that is one readable sentence or a list of them.
-      if (typeof code !== 'string' || typeof message !== 'string' || message.length === 0) throw error;
-      // A config issue built from a missing or unprintable value is a bug too ("fed by undefined", "[object Object]").
-      const issues = (error as { issues?: Array<{ message: string }> }).issues ?? [];
-      if (issues.some((i) => /\b(by|got) undefined\b|^undefined$|\[object \w+\]/.test(i.message))) throw error;
-      stats.rejected++;
-    } finally {
-      stats.slowestMs = Math.max(stats.slowestMs, performance.now() - t0);
-    }
-  };
-  return { stats, run };
+  return fuzzGuard((error) => {
+    if (!allowed.some((cls) => error instanceof cls)) return false;
+    const { code, message } = error as Error & { code?: unknown };
+    // A clear error: a code, and a message that is one readable sentence or a list of them.
+    if (typeof code !== 'string' || typeof message !== 'string' || message.length === 0) return false;
+    // A config issue built from a missing or unprintable value is a bug too ("fed by undefined", "[object Object]").
+    const issues = (error as { issues?: Array<{ message: string }> }).issues ?? [];
+    return !issues.some((i) => /\b(by|got) undefined\b|^undefined$|\[object \w+\]/.test(i.message));
+  });
 }
-
-/** Any JS value, including the odd ones a YAML file or a JS caller can produce. */
-const anyValue = fc.anything({
-  maxDepth: 3,
-  withBigInt: true,
-  withBoxedValues: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
-  withObjectString: true,
-  withSet: true,
-  withSparseArray: true,
-  withTypedArray: true,
-  withUnicodeString: true,
-});
 
 /** Keys that a user or an attacker might write: real config keys, near misses, prototype keys, junk. */
 const keyArb = fc.oneof(
@@ -100,35 +74,6 @@ const keyArb = fc.oneof(
 );
 
 /** Sets (or deletes) the value at a random path of a deep copy of `base`, creating objects on the way. */
-function mutateAt(base: unknown, path: readonly string[], value: unknown, remove: boolean): unknown {
-  if (path.length === 0) return remove ? undefined : value;
-  const copy: unknown = structuredClone(base);
-  const root = typeof copy === 'object' && copy !== null ? copy : {};
-  let cur = root as Record<string, unknown>;
-  for (const key of path.slice(0, -1)) {
-    const next = Object.hasOwn(cur, key) ? cur[key] : undefined;
-    if (typeof next !== 'object' || next === null) {
-      const fresh: Record<string, unknown> = {};
-      Object.defineProperty(cur, key, { value: fresh, enumerable: true, configurable: true, writable: true });
-      cur = fresh;
-    } else cur = next as Record<string, unknown>;
-  }
-  const last = path[path.length - 1] as string;
-  if (remove) delete cur[last];
-  // defineProperty, so that `__proto__` becomes an own key as JSON.parse and YAML would make it.
-  else Object.defineProperty(cur, last, { value, enumerable: true, configurable: true, writable: true });
-  return root;
-}
-
-/** Paths that exist in `value`, so that mutations mostly land on real config locations. */
-function pathsOf(value: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
-  out.push(prefix);
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) pathsOf(v, [...prefix, k], out);
-  }
-  return out;
-}
-
 describe('fuzz: run config validation', () => {
   const rows = z.array(z.object({ id: z.number() }));
   const extract = op({
@@ -175,7 +120,7 @@ describe('fuzz: run config validation', () => {
     execution: { queue: { redisUrl: 'redis://x', lockDurationMs: 1000 } },
     tags: { team: 'a' },
   };
-  const validPaths = pathsOf(valid);
+  const validPaths = pathsOf(valid, false);
 
   it('accepts the valid config it mutates', () => {
     const rc = validateRunConfig(etl, valid);
@@ -255,7 +200,7 @@ describe('fuzz: instance config and YAML', () => {
     runCoordinator: { queued: { maxConcurrentRuns: 2, tagConcurrencyLimits: [{ key: 'team', limit: 1 }] } },
     execution: { queue: { redisUrl: 'redis://x', lockDurationMs: 10 } },
   };
-  const instancePaths = pathsOf(validInstance);
+  const instancePaths = pathsOf(validInstance, false);
 
   it('throws only ConfigError on 10,000 random instance config objects', () => {
     expect(parseInstanceConfig(validInstance, { home }).storage).toEqual({
