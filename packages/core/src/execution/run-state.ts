@@ -108,14 +108,6 @@ export class RunState {
     if (node.status === 'READY') node.status = 'DISPATCHED';
   }
 
-  /** Puts a dispatched step back in the ready queue (e.g. its dispatch failed before it started). */
-  requeue(node: StepNode): void {
-    if (!isTerminal(node.status)) {
-      node.status = 'READY';
-      this.ready.push(node);
-    }
-  }
-
   /**
    * Applies one event. Returns false when the event is stale (an older attempt, a step already finished)
    * or names no known step: such events are recorded but change nothing.
@@ -191,24 +183,6 @@ export class RunState {
   /** Marks a step that will never report again (e.g. canceled before it started) as terminal. */
   abandon(node: StepNode, status: 'CANCELED' | 'FAILURE' | 'NOT_STARTED'): void {
     if (!isTerminal(node.status)) this.finish(node, status, Date.now());
-  }
-
-  /** Keys of steps in each status. */
-  counts(): Record<StepStatus, number> {
-    const counts = {
-      PENDING: 0,
-      READY: 0,
-      DISPATCHED: 0,
-      RUNNING: 0,
-      UP_FOR_RETRY: 0,
-      SUCCESS: 0,
-      FAILURE: 0,
-      SKIPPED: 0,
-      CANCELED: 0,
-      NOT_STARTED: 0,
-    };
-    for (const node of this.steps.values()) counts[node.status]++;
-    return counts;
   }
 
   private addNode(key: string, plan: PlanStep, mappingKey: string | undefined): StepNode {
