@@ -1,6 +1,6 @@
 // One test per sentence of docs/GUARANTEES.md that the other fault tests do not already prove.
-import { executePipeline, Instance, type StepwiseEvent } from '@stepwise/core';
-import { RedisIOManager, RedisKeys } from '@stepwise/executor-queue';
+import { executePipeline, Instance, makeEvent, type StepwiseEvent } from '@stepwise/core';
+import { EventPublisher, RedisIOManager, RedisKeys } from '@stepwise/executor-queue';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { longStep } from '../fixtures/queue-pipelines.js';
@@ -118,6 +118,43 @@ describe('guarantees', () => {
       expect(await io.load(ref)).toBe('attempt 3');
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it('a step output reaches Redis before the events that announce it, even behind a busy auto-pipeline', async () => {
+    // Workers send values and events on one auto-pipelined connection. ioredis holds auto-pipelined commands
+    // while an earlier auto-pipeline awaits its reply; events sent any other way could overtake their value.
+    const keys = new RedisKeys(prefix);
+    const data = new Redis(redisUrl, { enableAutoPipelining: true });
+    const monitorClient = new Redis(redisUrl);
+    const monitor = await monitorClient.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const command = String(args[0]).toLowerCase();
+      if (command === 'eval' || command === 'xadd') seen.push(command);
+    });
+    try {
+      const io = new RedisIOManager(data, { prefix });
+      const publisher = new EventPublisher(data, keys);
+      const runId = 'order';
+      // Keeps the connection's auto-pipeline busy (awaiting a reply) for 300 ms.
+      const busy = data.blpop(`${prefix}:nothing`, 0.3);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const stored = io.send({ runId, step: 's', output: 'result' }, 'value', 1);
+      publisher.publish(makeEvent('STEP_SUCCESS', runId, { durationMs: 1 }, { stepKey: 's', attempt: 1 }));
+      await within(Promise.all([busy, stored, publisher.flush()]), 5_000, 'value and event');
+      await within(
+        (async () => {
+          while (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+        })(),
+        5_000,
+        'MONITOR lines',
+      );
+      expect(seen).toEqual(['eval', 'xadd']);
+    } finally {
+      monitor.disconnect();
+      monitorClient.disconnect();
+      data.disconnect();
     }
   });
 });

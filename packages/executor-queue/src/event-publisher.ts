@@ -5,8 +5,8 @@ import type { RedisKeys } from './keys.js';
 import { encodeEventEntry, type InlineValue } from './wire.js';
 
 /**
- * Appends step events to their runs' streams. Events written in one turn of the event loop go out as one entry per run, in one pipeline
- * (one round trip), in order. Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
+ * Appends step events to their runs' streams. Events written in one turn of the event loop go out as one entry per
+ * run, in order, after every command sent earlier on the same connection (the values they announce). Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
  */
 export class EventPublisher {
   private readonly producer = randomUUID();
@@ -68,11 +68,11 @@ export class EventPublisher {
       // the same ids, and the coordinator drops those copies.
       for (let attempt = 0; ; attempt++) {
         try {
-          const pipeline = this.redis.pipeline();
-          for (const { stream, fields } of batch) pipeline.xadd(stream, '*', ...fields);
-          const results = await pipeline.exec();
-          const failed = results?.find(([error]) => error);
-          if (failed?.[0]) throw failed[0];
+          // Plain commands, not an explicit pipeline: on an auto-pipelined connection an explicit pipeline goes
+          // out at once, ahead of auto-pipelined commands still queued behind a running batch, such as the SET
+          // of the output these events announce (seen: STEP_SUCCESS in Redis before its value). Auto-pipelined
+          // commands keep their call order, and they still share one round trip.
+          await Promise.all(batch.map(({ stream, fields }) => this.redis.xadd(stream, '*', ...fields)));
           return;
         } catch (error) {
           this.onError?.(error);
