@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { dropSchema, randomSchemaName } from '../../../test/setup/postgres.js';
 import {
@@ -18,6 +20,8 @@ import {
   type StepwiseEvent,
   StorageError,
 } from '../src/index.js';
+import { POSTGRES_MIGRATIONS } from '../src/storage/postgres/migrations.js';
+import { SQLITE_MIGRATIONS } from '../src/storage/sqlite/migrations.js';
 
 const plan: ExecutionPlan = {
   version: 1,
@@ -255,6 +259,50 @@ describe.each(['sqlite', 'postgres'] as const)('%s run storage', (kind) => {
     expect(await storage.getEvents(runId, { types: [] })).toEqual([]);
   });
 
+  it('reads any window of a log appended in many batches: cursor, limit, step and type filters', async () => {
+    const runId = uid('window');
+    const all: StepwiseEvent[] = [];
+    let n = 0;
+    for (const size of [1, 7, 3, 12, 1, 5]) {
+      const batch = Array.from({ length: size }, () => {
+        n++;
+        const stepKey = ['a', 'b', 'c'][n % 3] as string;
+        return n % 4 === 0 ? makeEvent('STEP_START', runId, {}, { stepKey, attempt: 1 }) : log(runId, `m${n}`, stepKey);
+      });
+      all.push(...batch);
+      await storage.appendEvents(batch);
+    }
+    const expected = all.map((e, i) => ({ ...e, seq: i + 1 }));
+    const filters = [
+      {},
+      { stepKey: 'b' },
+      { types: ['STEP_START' as const] },
+      { stepKey: 'a', types: ['LOG' as const] },
+    ];
+    for (const filter of filters) {
+      const matching = expected.filter(
+        (e) =>
+          (filter.stepKey === undefined || e.stepKey === filter.stepKey) &&
+          (filter.types === undefined || filter.types.includes(e.type as 'LOG' & 'STEP_START')),
+      );
+      for (let afterSeq = 0; afterSeq <= all.length + 1; afterSeq += 1) {
+        for (const limit of [undefined, 1, 2, 5, 13]) {
+          const got = await storage.getEvents(runId, {
+            ...filter,
+            afterSeq,
+            ...(limit === undefined ? {} : { limit }),
+          });
+          const want = matching.filter((e) => e.seq > afterSeq).slice(0, limit);
+          expect(
+            got.map((e) => e.seq),
+            JSON.stringify({ filter, afterSeq, limit }),
+          ).toEqual(want.map((e) => e.seq));
+        }
+      }
+    }
+    expect(await storage.getEvents(runId)).toEqual(expected);
+  });
+
   it('two storage objects appending concurrently to one run get no duplicate or missing seqs', async () => {
     const runId = uid('conc');
     const other = backend.open();
@@ -326,6 +374,87 @@ describe.each(['sqlite', 'postgres'] as const)('%s run storage', (kind) => {
       Array.from({ length: 5000 }, (_, i) => `m${i}`),
     );
     expect(batches).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('schema migrations', () => {
+  // Databases made before event chunks (schema version 1) kept one row per event; version 2 moves them.
+  const v1Events = (runId: string) => [
+    makeEvent('RUN_START', runId, { stepCount: 1 }),
+    makeEvent('STEP_START', runId, {}, { stepKey: 'a', attempt: 1 }),
+    log(runId, 'with \u0000 and "quotes"', 'a'),
+  ];
+
+  it('SQLite: a version-1 database keeps its events and appends after them', async () => {
+    const dir = join(tmpRoot, `v1-${++counter}`);
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, 'stepwise.db'));
+    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    db.exec((SQLITE_MIGRATIONS[0] as { sql: string }).sql);
+    db.prepare('INSERT INTO schema_version VALUES (1, 0)').run();
+    const runId = uid('v1');
+    const insert = db.prepare(
+      'INSERT INTO events (run_id, seq, type, step_key, timestamp, body) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    v1Events(runId).forEach((e, i) => {
+      insert.run(runId, i + 1, e.type, e.stepKey ?? null, e.timestamp, JSON.stringify(e));
+    });
+    db.close();
+    const storage = track(new SqliteRunStorage({ dir }));
+    await storage.init();
+    await storage.appendEvents([log(runId, 'after')]);
+    const events = await storage.getEvents(runId);
+    expect(events.map((e) => [e.seq, e.type, e.type === 'LOG' ? e.data.msg : null])).toEqual([
+      [1, 'RUN_START', null],
+      [2, 'STEP_START', null],
+      [3, 'LOG', 'with \u0000 and "quotes"'],
+      [4, 'LOG', 'after'],
+    ]);
+    expect((await storage.getEvents(runId, { afterSeq: 2 })).map((e) => e.seq)).toEqual([3, 4]);
+  });
+
+  it('PostgreSQL: a version-1 schema keeps its events and appends after them', async () => {
+    const url = inject('databaseUrl');
+    const v1 = randomSchemaName('storage_v1');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const runId = uid('v1');
+    try {
+      await client.query(`CREATE SCHEMA "${v1}"`);
+      await client.query(
+        `CREATE TABLE "${v1}".schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
+      );
+      await client.query((POSTGRES_MIGRATIONS[0] as { sql: (s: string) => string }).sql(`"${v1}"`));
+      await client.query(`INSERT INTO "${v1}".schema_version VALUES (1, 0)`);
+      for (const [i, e] of v1Events(runId).entries()) {
+        await client.query(`INSERT INTO "${v1}".events VALUES ($1, $2, $3, $4, $5, $6)`, [
+          runId,
+          i + 1,
+          e.type,
+          e.stepKey ?? null,
+          e.timestamp,
+          JSON.stringify(e),
+        ]);
+      }
+    } finally {
+      await client.end();
+    }
+    const storage = track(new PostgresRunStorage({ url, schema: v1 }));
+    try {
+      await storage.init();
+      await storage.appendEvents([log(runId, 'after')]);
+      const events = await storage.getEvents(runId);
+      expect(events.map((e) => [e.seq, e.type, e.type === 'LOG' ? e.data.msg : null])).toEqual([
+        [1, 'RUN_START', null],
+        [2, 'STEP_START', null],
+        [3, 'LOG', 'with \u0000 and "quotes"'],
+        [4, 'LOG', 'after'],
+      ]);
+      expect((await storage.getEvents(runId, { afterSeq: 2 })).map((e) => e.seq)).toEqual([3, 4]);
+    } finally {
+      await storage.close();
+      await dropSchema(url, v1);
+    }
   });
 });
 

@@ -111,7 +111,12 @@ export class EventWriter {
   }
 
   private async drain(): Promise<void> {
+    let first = true;
     while (this.buffer.length > 0) {
+      // A storage that answers within microtasks (SQLite is synchronous) would otherwise be handed every few
+      // events the run produced meanwhile, one transaction each: let a turn of the event loop fill the batch.
+      if (!first && this.buffer.length < this.maxBatch) await new Promise<void>((resolve) => setImmediate(resolve));
+      first = false;
       const batch = this.buffer.splice(0, this.maxBatch);
       try {
         await this.storage.appendEvents(batch);

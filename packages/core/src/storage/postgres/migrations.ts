@@ -47,6 +47,25 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX events_step ON ${s}.events (run_id, step_key, seq);
     `,
   },
+  {
+    // Event logs as chunks (see storage/event-chunks.ts): one row per appended batch of a run, not per event.
+    // A chunk is written once and read whole: EXTERNAL skips compressing it (CPU on every append) but still
+    // moves large ones out of line.
+    version: 2,
+    sql: (s) => `
+      CREATE TABLE ${s}.event_chunks (
+        run_id text NOT NULL,
+        first_seq integer NOT NULL,
+        last_seq integer NOT NULL,
+        events text NOT NULL,
+        PRIMARY KEY (run_id, first_seq)
+      );
+      ALTER TABLE ${s}.event_chunks ALTER COLUMN events SET STORAGE EXTERNAL;
+      INSERT INTO ${s}.event_chunks (run_id, first_seq, last_seq, events)
+        SELECT run_id, seq, seq, '[' || body::text || ']' FROM ${s}.events;
+      DROP TABLE ${s}.events;
+    `,
+  },
 ];
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { NotFoundError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
+import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
 
@@ -276,60 +277,54 @@ export class PostgresRunStorage implements RunStorage {
         `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r ORDER BY h) AS locks`,
         [LOCK_NAMESPACE_RUN, runIds],
       );
-      // max(seq) per run through the primary key, not a scan of the run's events.
-      const { rows } = await client.query<{ run_id: string; max: number | null }>(
-        `SELECT r AS run_id, (SELECT max(seq) FROM ${this.s}.events e WHERE e.run_id = r) AS max
+      // The last seq of each run: the newest chunk's, found through the primary key.
+      const { rows } = await client.query<{ run_id: string; last: number | null }>(
+        `SELECT r AS run_id,
+           (SELECT last_seq FROM ${this.s}.event_chunks c WHERE c.run_id = r ORDER BY first_seq DESC LIMIT 1) AS last
          FROM unnest($1::text[]) AS r`,
         [runIds],
       );
-      const next = new Map(rows.map((r) => [r.run_id, (r.max ?? 0) + 1]));
-      const cols = {
-        runId: [] as string[],
-        seq: [] as number[],
-        type: [] as string[],
-        stepKey: [] as Array<string | null>,
-        timestamp: [] as number[],
-        body: [] as string[],
-      };
-      for (const event of events) {
-        const seq = next.get(event.runId) ?? 1;
-        next.set(event.runId, seq + 1);
-        cols.runId.push(event.runId);
-        cols.seq.push(seq);
-        cols.type.push(event.type);
-        cols.stepKey.push(event.stepKey ?? null);
-        cols.timestamp.push(Math.round(event.timestamp));
-        cols.body.push(JSON.stringify(event));
+      const last = new Map(rows.map((r) => [r.run_id, r.last ?? 0]));
+      // One row per run: a batch almost always holds one run, and plain parameters skip pg's array escaping.
+      for (const [runId, group] of groupByRun(events)) {
+        const chunk = encodeChunk(runId, (last.get(runId) ?? 0) + 1, group);
+        await client.query(
+          `INSERT INTO ${this.s}.event_chunks (run_id, first_seq, last_seq, events) VALUES ($1, $2, $3, $4)`,
+          [chunk.runId, chunk.firstSeq, chunk.lastSeq, chunk.events],
+        );
       }
-      await client.query(
-        `INSERT INTO ${this.s}.events (run_id, seq, type, step_key, timestamp, body)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::json[])`,
-        [cols.runId, cols.seq, cols.type, cols.stepKey, cols.timestamp, cols.body],
-      );
     });
   }
 
   async getEvents(runId: string, filter: EventFilter = {}): Promise<StoredEvent[]> {
     await this.ready();
-    if (filter.types?.length === 0) return [];
+    if (filter.types?.length === 0 || filter.limit === 0) return [];
     return this.withClient(`reading events of run '${runId}'`, async (client) => {
-      const params: unknown[] = [runId, filter.afterSeq ?? 0];
-      const where = ['run_id = $1', 'seq > $2'];
-      if (filter.stepKey !== undefined) {
-        params.push(filter.stepKey);
-        where.push(`step_key = $${params.length}`);
+      const out: StoredEvent[] = [];
+      // From the chunk holding seq afterSeq + 1 (the last chunk starting at or before it) onwards; a limited read
+      // goes page by page so that it stops without loading the rest of the log.
+      let from = Number(
+        (
+          await client.query<{ s: number | null }>(
+            `SELECT max(first_seq) AS s FROM ${this.s}.event_chunks WHERE run_id = $1 AND first_seq <= $2`,
+            [runId, (filter.afterSeq ?? 0) + 1],
+          )
+        ).rows[0]?.s ?? 0,
+      );
+      const page = filter.limit === undefined ? null : 16;
+      for (;;) {
+        const { rows } = await client.query<{ first_seq: number; events: string }>(
+          `SELECT first_seq, events FROM ${this.s}.event_chunks WHERE run_id = $1 AND first_seq >= $2
+           ORDER BY first_seq${page === null ? '' : ` LIMIT ${page}`}`,
+          [runId, from],
+        );
+        for (const row of rows) {
+          if (collectChunk(row.first_seq, row.events, filter, out)) return out;
+        }
+        const lastRow = rows.at(-1);
+        if (page === null || rows.length < page || !lastRow) return out;
+        from = lastRow.first_seq + 1;
       }
-      if (filter.types) {
-        params.push(filter.types);
-        where.push(`type = ANY($${params.length}::text[])`);
-      }
-      let sql = `SELECT seq, body FROM ${this.s}.events WHERE ${where.join(' AND ')} ORDER BY seq`;
-      if (filter.limit !== undefined) {
-        params.push(filter.limit);
-        sql += ` LIMIT $${params.length}`;
-      }
-      const { rows } = await client.query<{ seq: number; body: StepwiseEvent }>(sql, params);
-      return rows.map((r) => ({ ...r.body, seq: r.seq }) as StoredEvent);
     });
   }
 

@@ -46,6 +46,23 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX events_step ON events (run_id, step_key, seq);
     `,
   },
+  {
+    // Event logs as chunks (see storage/event-chunks.ts): one row per appended batch of a run, not per event.
+    // A rowid table: chunks are large rows, which WITHOUT ROWID tables store badly.
+    version: 2,
+    sql: `
+      CREATE TABLE event_chunks (
+        run_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        events TEXT NOT NULL,
+        PRIMARY KEY (run_id, first_seq)
+      );
+      INSERT INTO event_chunks (run_id, first_seq, last_seq, events)
+        SELECT run_id, seq, seq, '[' || body || ']' FROM events;
+      DROP TABLE events;
+    `,
+  },
 ];
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { NotFoundError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
+import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
 import { migrateSqlite } from './migrations.js';
 
@@ -16,6 +17,13 @@ export interface SqliteRunStorageOptions {
    * Longer tolerates more writer processes at the cost of slower failure when one is stuck.
    */
   busyTimeoutMs?: number;
+}
+
+interface EventStatements {
+  db: Database.Database;
+  lastSeq: Database.Statement;
+  insert: Database.Statement;
+  read: Database.Statement;
 }
 
 interface RunRow {
@@ -54,13 +62,15 @@ function toRecord(row: RunRow): RunRecord {
 /**
  * Run storage in one SQLite file (WAL mode): the default for a single machine. Several processes may share
  * the file: writes take the database lock with BEGIN IMMEDIATE and wait up to `busyTimeoutMs` for it.
- * better-sqlite3 is synchronous; calls are quick enough (a 1,000-event batch is a few ms) not to matter.
+ * better-sqlite3 is synchronous; calls are quick enough not to matter: an append of 1,000 events is one chunk row
+ * (see event-chunks.ts), about 2 ms.
  */
 export class SqliteRunStorage implements RunStorage {
   readonly dir: string;
   readonly file: string;
   private readonly busyTimeoutMs: number;
   private db?: Database.Database;
+  private statements?: EventStatements;
   private closed = false;
 
   constructor(options: SqliteRunStorageOptions) {
@@ -217,46 +227,48 @@ export class SqliteRunStorage implements RunStorage {
     });
   }
 
+  /** Statements of the event hot path, prepared once per connection. */
+  private eventStatements(db: Database.Database): EventStatements {
+    if (this.statements?.db === db) return this.statements;
+    this.statements = {
+      db,
+      lastSeq: db.prepare('SELECT last_seq FROM event_chunks WHERE run_id = ? ORDER BY first_seq DESC LIMIT 1'),
+      insert: db.prepare('INSERT INTO event_chunks (run_id, first_seq, last_seq, events) VALUES (?, ?, ?, ?)'),
+      // From the chunk holding seq afterSeq + 1 (the last chunk starting at or before it) onwards.
+      read: db.prepare(
+        `SELECT first_seq, events FROM event_chunks WHERE run_id = @runId AND first_seq >= coalesce(
+           (SELECT max(first_seq) FROM event_chunks WHERE run_id = @runId AND first_seq <= @afterSeq + 1), 0)
+         ORDER BY first_seq`,
+      ),
+    };
+    return this.statements;
+  }
+
   async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
     if (events.length === 0) return;
     this.run(`appending ${events.length} events`, (db) => {
-      const maxSeq = db.prepare('SELECT max(seq) AS s FROM events WHERE run_id = ?');
-      const insert = db.prepare(
-        'INSERT INTO events (run_id, seq, type, step_key, timestamp, body) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      // IMMEDIATE: take the write lock before reading max(seq), so another process cannot read the same max.
+      const { lastSeq, insert } = this.eventStatements(db);
+      // IMMEDIATE: take the write lock before reading the last seq, so another process cannot read the same one.
       db.transaction(() => {
-        const next = new Map<string, number>();
-        for (const event of events) {
-          let seq = next.get(event.runId);
-          if (seq === undefined) seq = ((maxSeq.get(event.runId) as { s: number | null }).s ?? 0) + 1;
-          insert.run(event.runId, seq, event.type, event.stepKey ?? null, event.timestamp, JSON.stringify(event));
-          next.set(event.runId, seq + 1);
+        for (const [runId, group] of groupByRun(events)) {
+          const last = lastSeq.get(runId) as { last_seq: number } | undefined;
+          const chunk = encodeChunk(runId, (last?.last_seq ?? 0) + 1, group);
+          insert.run(chunk.runId, chunk.firstSeq, chunk.lastSeq, chunk.events);
         }
       }).immediate();
     });
   }
 
   async getEvents(runId: string, filter: EventFilter = {}): Promise<StoredEvent[]> {
+    if (filter.types?.length === 0 || filter.limit === 0) return [];
     return this.run(`reading events of run '${runId}'`, (db) => {
-      const where = ['run_id = ?', 'seq > ?'];
-      const params: unknown[] = [runId, filter.afterSeq ?? 0];
-      if (filter.stepKey !== undefined) {
-        where.push('step_key = ?');
-        params.push(filter.stepKey);
+      const out: StoredEvent[] = [];
+      // iterate() reads row by row, so a limited read stops without loading the rest of the log.
+      for (const row of this.eventStatements(db).read.iterate({ runId, afterSeq: filter.afterSeq ?? 0 })) {
+        const { first_seq, events } = row as { first_seq: number; events: string };
+        if (collectChunk(first_seq, events, filter, out)) break;
       }
-      if (filter.types) {
-        if (filter.types.length === 0) return [];
-        where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
-        params.push(...filter.types);
-      }
-      let sql = `SELECT seq, body FROM events WHERE ${where.join(' AND ')} ORDER BY seq`;
-      if (filter.limit !== undefined) {
-        sql += ' LIMIT ?';
-        params.push(filter.limit);
-      }
-      const rows = db.prepare(sql).all(...params) as Array<{ seq: number; body: string }>;
-      return rows.map((r) => ({ ...(JSON.parse(r.body) as StepwiseEvent), seq: r.seq }) as StoredEvent);
+      return out;
     });
   }
 
@@ -264,5 +276,6 @@ export class SqliteRunStorage implements RunStorage {
     this.closed = true;
     this.db?.close();
     this.db = undefined;
+    this.statements = undefined;
   }
 }
