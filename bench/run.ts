@@ -6,6 +6,8 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss); the
+ *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
  * the coordinator and the workers run the same code. Profile of the queue path: bench/profile-queue.ts.
@@ -44,14 +46,25 @@ const outIndex = args.indexOf('--out');
 const outFile =
   outIndex >= 0 && args[outIndex + 1]
     ? (args[outIndex + 1] as string)
-    : quick
-      ? join(tmpdir(), 'stepwise-bench-quick.json')
+    : quick || args.includes('--only')
+      ? join(tmpdir(), quick ? 'stepwise-bench-quick.json' : 'stepwise-bench-only.json')
       : fileURLToPath(new URL('./results.json', import.meta.url));
-const unknown = args.filter((a, i) => !['--quick', '--out'].includes(a) && args[i - 1] !== '--out');
-if (unknown.length > 0) {
-  console.error(`bench: unknown argument(s) ${unknown.join(' ')}; usage: npm run bench [-- --quick] [-- --out FILE]`);
+const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss'] as const;
+type SectionId = (typeof SECTIONS)[number];
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
+const unknown = args.filter(
+  (a, i) => !['--quick', '--out', '--only'].includes(a) && !['--out', '--only'].includes(args[i - 1] ?? ''),
+);
+const badSections = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+if (unknown.length > 0 || badSections.length > 0 || only.length === 0) {
+  console.error(
+    `bench: unknown argument(s) ${[...unknown, ...badSections].join(' ') || '(empty --only)'}; usage: npm run bench ` +
+      `[-- --quick] [-- --out FILE] [-- --only ${SECTIONS.join(',')}]`,
+  );
   process.exit(2);
 }
+const wanted = (id: SectionId) => only.includes(id);
 
 const REPETITIONS = quick ? 1 : 3;
 /** The quick run skips warm-ups: it checks that every path works, its figures are not for comparison. */
@@ -75,7 +88,8 @@ const log = (line: string) => console.log(line);
 const errors: Record<string, string> = {};
 const started = Date.now();
 
-async function section<T>(name: string, body: () => Promise<T>): Promise<T | undefined> {
+async function section<T>(id: SectionId, name: string, body: () => Promise<T>): Promise<T | undefined> {
+  if (!wanted(id)) return undefined;
   const t0 = performance.now();
   log(`\n== ${name}`);
   try {
@@ -139,7 +153,7 @@ async function main(): Promise<number> {
   );
 
   // 1. Plans.
-  const plans = await section('plans: pipeline() and buildPlan()', async () => {
+  const plans = await section('plans', 'plans: pipeline() and buildPlan()', async () => {
     measurePlanBuild(1_000, 'linear');
     measurePlanBuild(1_000, 'wide');
     const timings: PlanBuildTiming[] = [];
@@ -166,7 +180,7 @@ async function main(): Promise<number> {
     : { W1: dags.W1 as Dag, W2: dags.W2 as Dag, W3: dags.W3 as Dag };
   const noopSteps = quick ? 1_000 : 10_000;
   const noop = dagPipeline({ name: 'noop', steps: w1(noopSteps - 1).steps }, `noop_${noopSteps}`);
-  const inProcess = await section('in-process executor (ephemeral instance)', async () => {
+  const inProcess = await section('inprocess', 'in-process executor (ephemeral instance)', async () => {
     const out: Record<string, Throughput> = {};
     for (const [label, p] of [...Object.entries(w), [`${noopSteps} no-ops`, noop] as const]) {
       out[label] = await measureInProcess(p, REPETITIONS, label, WARMUP);
@@ -187,7 +201,7 @@ async function main(): Promise<number> {
   });
 
   // 3. Storage.
-  const storage = await section(`storage: ${int(noopSteps)} no-op steps in-process`, async () => {
+  const storage = await section('storage', `storage: ${int(noopSteps)} no-op steps in-process`, async () => {
     const figures = await benchStorage(noop, { postgresUrl: POSTGRES_URL, repetitions: REPETITIONS, warmup: WARMUP });
     log(
       formatTable([
@@ -224,7 +238,7 @@ async function main(): Promise<number> {
       });
     }
     log(`\nredis-server ${redis.url}`);
-    queue = await section('queue executor (2 stepwise workers x 8) vs bare BullMQ floor (2 x 8)', async () => {
+    queue = await section('queue', 'queue executor (2 stepwise workers x 8) vs bare BullMQ floor (2 x 8)', async () => {
       const result = await benchQueue({
         redisUrl: redis.url,
         prefix,
@@ -261,7 +275,7 @@ async function main(): Promise<number> {
       return result;
     });
 
-    rss = await section('coordinator RSS during a large queue run', async () => {
+    rss = await section('rss', 'coordinator RSS during a large queue run', async () => {
       let steps = quick ? QUICK_RSS_STEPS : RSS_TARGET_STEPS;
       let note: string | undefined;
       const rate = queue?.get('W1')?.queue.stepsPerSec;

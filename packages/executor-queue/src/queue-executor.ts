@@ -46,8 +46,21 @@ interface InFlight {
   fused?: boolean;
 }
 
+/** A ready step waiting for the next flush to be added to its queue. */
+interface PendingJob {
+  queue: string;
+  data: StepJobData;
+  delayMs: number;
+}
+
 /** Most successors one job carries. */
 const MAX_CHAIN = 64;
+
+/** Most independent steps one job carries (see StepJobData.batch). */
+const MAX_BATCH = 16;
+
+/** How often the coordinator re-reads the worker registry for the slots serving each queue, in ms. */
+const SLOTS_REFRESH_MS = 2_000;
 
 /** The id of a step attempt's job: dedupes a re-dispatch of the same attempt (e.g. after coordinator recovery). */
 export function jobIdOf(runId: string, stepKey: string, attempt: number): string {
@@ -161,6 +174,19 @@ export class QueueExecutor implements Executor {
       }
       return chain;
     };
+    // Worker slots serving each queue (from the registry): what decides whether ready steps share jobs (bundle).
+    const slotsByQueue = new Map<string, number>();
+    let slotsAt = 0;
+    const refreshSlots = async () => {
+      slotsAt = Date.now();
+      const live = await listWorkers(commands, keys);
+      slotsByQueue.clear();
+      for (const w of live) {
+        if (w.draining) continue;
+        for (const q of w.queues) slotsByQueue.set(q, (slotsByQueue.get(q) ?? 0) + w.concurrency);
+      }
+      return live;
+    };
     // Small output values the workers sent with their events, to inline in the jobs of the steps that read them.
     const inlineValues = new Map<string, { attempt: number; b64: string }>();
     const inlineKeysOfStep = new Map<string, string[]>();
@@ -232,17 +258,19 @@ export class QueueExecutor implements Executor {
           }
           if (event.type === 'STEP_SUCCESS' || event.type === 'STEP_FAILURE' || event.type === 'STEP_UP_FOR_RETRY') {
             inFlight.delete(entry.task.key);
+            fused.delete(entry.task.key);
           }
         }
         emit(event);
       },
     });
+    await refreshSlots().catch(() => {});
     // A resumed run's stream holds what happened while it had no coordinator: learn it before dispatching.
     await consumer.catchUp();
     consumer.start();
 
     // Ready steps are gathered for one tick and added with one addBulk per queue.
-    let pending: Array<{ queue: string; data: StepJobData; delayMs: number }> = [];
+    let pending: PendingJob[] = [];
     const flushes = new Set<Promise<void>>();
     const flushing = () => Promise.all([...flushes]);
     const flush = () => {
@@ -255,7 +283,8 @@ export class QueueExecutor implements Executor {
         else byQueue.set(item.queue, [item]);
       }
       const flushed = Promise.all(
-        [...byQueue].map(async ([name, items]) => {
+        [...byQueue].map(async ([name, all]) => {
+          const items = bundle(name, all);
           try {
             const jobs = items.map(({ data, delayMs }) => ({
               name: data.task.op,
@@ -275,19 +304,22 @@ export class QueueExecutor implements Executor {
             else await queueFor(name).addBulk(jobs);
           } catch (error) {
             for (const { data } of items) {
-              inFlight.delete(data.task.key);
-              emit(
-                makeEvent(
-                  'STEP_FAILURE',
-                  ctx.runId,
-                  { error: serializeError(error) },
-                  {
-                    stepKey: data.task.key,
-                    attempt: data.attempt,
-                    message: `could not enqueue step: ${(error as Error).message}`,
-                  },
-                ),
-              );
+              for (const task of [data.task, ...(data.batch ?? [])]) {
+                inFlight.delete(task.key);
+                fused.delete(task.key);
+                emit(
+                  makeEvent(
+                    'STEP_FAILURE',
+                    ctx.runId,
+                    { error: serializeError(error) },
+                    {
+                      stepKey: task.key,
+                      attempt: data.attempt,
+                      message: `could not enqueue step: ${(error as Error).message}`,
+                    },
+                  ),
+                );
+              }
             }
           }
         }),
@@ -295,6 +327,42 @@ export class QueueExecutor implements Executor {
       // Flushes overlap: a big first batch must not hold back the chain steps that become ready meanwhile.
       flushes.add(flushed);
       void flushed.finally(() => flushes.delete(flushed));
+    };
+
+    const eligible = (i: PendingJob) =>
+      i.delayMs <= 0 && i.data.attempt === 1 && !i.data.chain && i.data.task.tags.priority === undefined;
+
+    /**
+     * Bundles ready steps of one queue into shared jobs (StepJobData.batch) when there are far more of them than
+     * worker slots: the steps would wait for a slot anyway, bundles of a quarter of a slot's share still keep every
+     * slot busy to the end, and each bundle pays BullMQ's per-job cost (add, fetch, lock, finish) once.
+     */
+    const bundle = (queue: string, items: PendingJob[]): PendingJob[] => {
+      const slots = slotsByQueue.get(queue) ?? 0;
+      if (slots === 0 || items.length < 8 * slots) return items;
+      const candidates = items.filter(eligible);
+      const size = Math.min(MAX_BATCH, Math.floor(candidates.length / (4 * slots)));
+      if (size < 2) return items;
+      const riders = new Set<PendingJob>();
+      for (let i = 0; i < candidates.length; i += size) {
+        const [carrier, ...rest] = candidates.slice(i, i + size) as [PendingJob, ...PendingJob[]];
+        if (rest.length === 0) continue;
+        const carrierJob = jobIdOf(ctx.runId, carrier.data.task.key, carrier.data.attempt);
+        const inline = { ...carrier.data.inline };
+        for (const r of rest) {
+          riders.add(r);
+          Object.assign(inline, r.data.inline);
+          const entry = inFlight.get(r.data.task.key);
+          if (entry) {
+            entry.jobId = carrierJob;
+            entry.fused = true;
+          }
+          fused.set(r.data.task.key, { task: r.data.task, carrier: carrierJob, queue });
+        }
+        carrier.data.batch = rest.map((r) => r.data.task);
+        if (Object.keys(inline).length > 0) carrier.data.inline = inline;
+      }
+      return items.filter((i) => !riders.has(i));
     };
 
     const launch = (task: StepTask, attempt: number, delayMs: number, adoptStarted = false) => {
@@ -393,16 +461,27 @@ export class QueueExecutor implements Executor {
     }, options.watchIntervalMs);
     watchdog.unref();
     let watching = false;
+    let aborting: Promise<void> | undefined;
+    /** Steps in flight whose job is `jobId` (a carrier's own step and the steps riding in it). */
+    const stepsOfJob = (jobId: string) => [...inFlight.values()].filter((f) => f.jobId === jobId);
     const watch = async () => {
       if (watching || inFlight.size === 0) return;
       watching = true;
       try {
         const now = Date.now();
+        if (now - slotsAt >= SLOTS_REFRESH_MS) await refreshSlots();
+        // One state read per carrier job, however many steps ride in it.
+        const carrierStates = new Map<string, Promise<string>>();
         for (const f of [...inFlight.values()]) {
           if (!f.fused || f.startedAt !== undefined || now - f.enqueuedAt < options.lockDurationMs * 3) continue;
-          const carrier = await queueFor(f.queue)
-            .getJobState(f.jobId)
-            .catch(() => 'error');
+          let state = carrierStates.get(f.jobId);
+          if (!state) {
+            state = queueFor(f.queue)
+              .getJobState(f.jobId)
+              .catch(() => 'error');
+            carrierStates.set(f.jobId, state);
+          }
+          const carrier = await state;
           if (
             carrier === 'active' ||
             carrier === 'waiting' ||
@@ -423,7 +502,7 @@ export class QueueExecutor implements Executor {
           (f) => !f.fused && f.startedAt === undefined && now > f.enqueuedAt,
         );
         if (waiting.length > 0) {
-          const live = await listWorkers(commands, keys);
+          const live = await refreshSlots();
           const served = new Set(live.flatMap((w) => (w.draining ? [] : w.queues)));
           for (const f of waiting) {
             const waited = now - f.enqueuedAt;
@@ -441,16 +520,20 @@ export class QueueExecutor implements Executor {
                 .remove(f.jobId)
                 .catch(() => 0);
               if (removed === 0 && inFlight.get(f.task.key)?.startedAt !== undefined) continue;
-              inFlight.delete(f.task.key);
-              const message = `step '${f.task.key}' waited ${Math.round(waited / 1000)} s in queue '${f.queue}' and no worker took it (queueTimeoutMs ${options.queueTimeoutMs}); start a worker with --queue ${f.queue}`;
-              emit(
-                makeEvent(
-                  'STEP_FAILURE',
-                  ctx.runId,
-                  { error: { name: 'QueueTimeoutError', message, code: 'QUEUE_TIMEOUT' } },
-                  { stepKey: f.task.key, attempt: f.attempt, message },
-                ),
-              );
+              // The steps riding in the removed job time out with it.
+              for (const g of removed === 1 ? stepsOfJob(f.jobId) : [f]) {
+                inFlight.delete(g.task.key);
+                fused.delete(g.task.key);
+                const message = `step '${g.task.key}' waited ${Math.round(waited / 1000)} s in queue '${g.queue}' and no worker took it (queueTimeoutMs ${options.queueTimeoutMs}); start a worker with --queue ${g.queue}`;
+                emit(
+                  makeEvent(
+                    'STEP_FAILURE',
+                    ctx.runId,
+                    { error: { name: 'QueueTimeoutError', message, code: 'QUEUE_TIMEOUT' } },
+                    { stepKey: g.task.key, attempt: g.attempt, message },
+                  ),
+                );
+              }
             }
           }
         }
@@ -498,16 +581,25 @@ export class QueueExecutor implements Executor {
       // Same job id as the first dispatch: BullMQ ignores the add while that job still exists.
       adopt: (task, attempt, started) => launch(task, attempt, 0, started),
       abort(reason) {
-        void (async () => {
+        aborting = (async () => {
           await commands.set(keys.runCanceled(ctx.runId), reason, 'EX', 86_400);
           await commands.publish(keys.cancelChannel, ctx.runId);
           await flushing();
+          // One removal per job; the steps riding in a removed job are canceled with it.
+          const jobs = new Map<string, InFlight[]>();
           for (const f of inFlight.values()) {
-            const removed = await queueFor(f.queue)
-              .remove(f.jobId)
+            const steps = jobs.get(f.jobId);
+            if (steps) steps.push(f);
+            else jobs.set(f.jobId, [f]);
+          }
+          for (const [jobId, steps] of jobs) {
+            const removed = await queueFor((steps[0] as InFlight).queue)
+              .remove(jobId)
               .catch(() => 0);
-            if (removed === 1) {
+            if (removed !== 1) continue;
+            for (const f of steps) {
               inFlight.delete(f.task.key);
+              fused.delete(f.task.key);
               emit(
                 makeEvent(
                   'STEP_FAILURE',
@@ -526,6 +618,8 @@ export class QueueExecutor implements Executor {
         closed = true;
         clearInterval(watchdog);
         await flushing().catch(() => {});
+        // A canceled run ends once its queued jobs are removed, not while the removal is still going on.
+        await aborting;
         await consumer.stop();
         await commands.del(keys.runEvents(ctx.runId)).catch(() => {});
         await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));

@@ -33,6 +33,11 @@ export interface StepJobData {
    * downstream of the previous, on the same queue), so a chain does not round-trip through the coordinator.
    */
   chain?: StepTask[];
+  /**
+   * Independent steps (attempt 1 each) to run one after another in this job after the head (and its chain), each
+   * whatever the others' outcome: the coordinator bundles small ready steps so they share a job's queue overhead.
+   */
+  batch?: StepTask[];
 }
 
 const outputRef = z.strictObject({
@@ -83,6 +88,7 @@ const jobSchema = z.strictObject({
   ]),
   inline: z.record(z.string(), z.string()).optional(),
   chain: z.array(stepTask).max(1_000).optional(),
+  batch: z.array(stepTask).max(1_000).optional(),
 });
 
 /** A job payload or stream entry that is not what Stepwise writes. */

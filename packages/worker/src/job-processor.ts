@@ -24,6 +24,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from './metrics.js';
 
+/** How often a batch re-checks that this worker still holds its job's lock, in ms. */
+const BATCH_LOCK_CHECK_MS = 1_000;
+
 export interface RunningStep {
   runId: string;
   stepKey: string;
@@ -88,18 +91,26 @@ export class JobProcessor {
     const attempt = data.attempt + (job.stalledCounter ?? 0);
     const { runId } = data;
     const stepKey = data.task.key;
-    const fail = (message: string, code: string) =>
-      deps.publisher.publish(
-        makeEvent(
-          'STEP_FAILURE',
-          runId,
-          { error: { name: 'WorkerRefusedError', message, code } },
-          { stepKey, attempt, workerId: deps.workerId, message },
-        ),
-      );
+    // A refused job fails its head and every step bundled with it: none of them would run here.
+    const fail = (message: string, code: string) => {
+      const members = (data.batch ?? []).map((m) => m.key);
+      for (const [key, n] of [
+        [stepKey, attempt] as const,
+        ...members.map((m) => [m, 1 + (job.stalledCounter ?? 0)] as const),
+      ]) {
+        deps.publisher.publish(
+          makeEvent(
+            'STEP_FAILURE',
+            runId,
+            { error: { name: 'WorkerRefusedError', message, code } },
+            { stepKey: key, attempt: n, workerId: deps.workerId, message },
+          ),
+        );
+      }
+    };
     const pipeline = deps.definitions.pipelines.get(data.pipeline);
     if (this.canceledRuns.has(runId)) {
-      fail(`step '${stepKey}' was canceled before it started`, 'STEP_ABORTED');
+      fail('the run was canceled before the step started', 'STEP_ABORTED');
     } else if (!pipeline) {
       fail(
         `worker ${deps.workerId} has no pipeline '${data.pipeline}' in ${deps.definitions.source} (it has ${[...deps.definitions.pipelines.keys()].join(', ') || 'none'}); start workers with the file that defines it`,
@@ -147,8 +158,62 @@ export class JobProcessor {
         if (!ready) break;
         outcome = await this.execute({ ...data, task: next }, pipeline, chainAttempt, queue, produced, small);
       }
+      await this.runBatch(job, data, pipeline, chainAttempt, queue, ownsJob, produced, small);
     }
     await deps.publisher.flush();
+  }
+
+  /**
+   * The independent steps bundled with the head (see StepJobData.batch): each runs whatever the others' outcome.
+   * The lock is checked at most every {@link BATCH_LOCK_CHECK_MS} (a round trip each): members read nothing from
+   * this job, so a stale member only wastes work (its events and value lose to the newer attempt's).
+   */
+  private async runBatch(
+    job: Job,
+    data: StepJobData,
+    pipeline: PipelineDefinition,
+    attempt: number,
+    queue: string,
+    ownsJob: () => Promise<boolean>,
+    produced: Set<string>,
+    small: Map<string, Buffer>,
+  ): Promise<void> {
+    const { deps } = this;
+    const batch = data.batch ?? [];
+    let checkedAt = Date.now();
+    for (const [i, member] of batch.entries()) {
+      const one: StepJobData = { ...data, attempt, task: member, chain: undefined, batch: undefined };
+      if (this.canceledRuns.has(data.runId)) {
+        deps.publisher.publish(
+          makeEvent(
+            'STEP_FAILURE',
+            data.runId,
+            {
+              error: {
+                name: 'WorkerRefusedError',
+                message: `step '${member.key}' was canceled before it started`,
+                code: 'STEP_ABORTED',
+              },
+            },
+            { stepKey: member.key, attempt, workerId: deps.workerId },
+          ),
+        );
+        continue;
+      }
+      if (Date.now() - checkedAt >= BATCH_LOCK_CHECK_MS) {
+        if (!(await ownsJob())) {
+          deps.logger.warn({ runId: data.runId, jobId: job.id }, 'lost the job lock; leaving the rest of the batch');
+          return;
+        }
+        checkedAt = Date.now();
+      }
+      if (this.draining && deps.enqueue) {
+        // Draining: the members not started yet go back to the queue, each a job of its own.
+        for (const rest of batch.slice(i)) await deps.enqueue(queue, { ...one, attempt: 1, task: rest });
+        return;
+      }
+      await this.execute(one, pipeline, attempt, queue, produced, small);
+    }
   }
 
   private async execute(

@@ -1,0 +1,144 @@
+// Ready steps far outnumbering the worker slots share BullMQ jobs (StepJobData.batch): what that must not change.
+import { executePipeline, type StepwiseEvent } from '@stepwise/core';
+import { RedisKeys, type StepJobData } from '@stepwise/executor-queue';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { bundled } from '../fixtures/queue-pipelines.js';
+import {
+  deletePrefix,
+  killAllWorkers,
+  queueConfig,
+  spawnWorker,
+  uniquePrefix,
+  waitForWorkers,
+  within,
+} from './harness.js';
+
+const redisUrl = inject('redisUrl');
+let prefix: string;
+
+beforeEach(() => {
+  prefix = uniquePrefix();
+});
+
+afterEach(async () => {
+  await killAllWorkers();
+  await deletePrefix(redisUrl, prefix);
+});
+
+const STEPS = Array.from({ length: 48 }, (_, i) => `w${i}`);
+
+/** Batch sizes of the jobs waiting in the default queue (1 = a job of its own). */
+async function waitingBatchSizes(): Promise<number[]> {
+  const redis = new Redis(redisUrl);
+  const queue = new Queue('default', { connection: redis, prefix });
+  try {
+    const jobs = await queue.getWaiting(0, -1);
+    return jobs.map((j) => 1 + ((j.data as StepJobData).batch?.length ?? 0));
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
+
+describe('bundled steps', () => {
+  it('share jobs when they far outnumber the slots, and each still runs once with its own outcome', async () => {
+    spawnWorker({ redisUrl, prefix, name: 'b1', concurrency: 2 });
+    await waitForWorkers(redisUrl, prefix, ['b1']);
+    const events: StepwiseEvent[] = [];
+    let sizes: Promise<number[]> | undefined;
+    const result = await within(
+      executePipeline(bundled, {
+        runConfig: { ...queueConfig(redisUrl, prefix), ops: { w7: { config: { fail: true } } } },
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'STEP_START' && !sizes) sizes = waitingBatchSizes();
+        },
+      }),
+      30_000,
+      'the run',
+    );
+    // 48 ready steps, 2 slots: bundles of floor(48 / (4 * 2)) = 6.
+    expect(Math.max(...((await sizes) ?? [0]))).toBeGreaterThan(1);
+    expect(result.status).toBe('FAILURE');
+    expect(result.steps.w7?.status).toBe('FAILURE');
+    expect(result.steps.w7?.error?.message).toMatch(/work failed on purpose/);
+    for (const key of STEPS.filter((k) => k !== 'w7')) expect(result.steps[key]?.status, key).toBe('SUCCESS');
+    for (const key of STEPS) {
+      const starts = events.filter((e) => e.type === 'STEP_START' && e.stepKey === key);
+      expect(
+        starts.map((e) => e.attempt),
+        key,
+      ).toEqual([1]);
+    }
+  });
+
+  it('a worker killed in the middle of a bundle: its steps run again elsewhere, the run succeeds', async () => {
+    const victim = spawnWorker({ redisUrl, prefix, name: 'victim', concurrency: 2 });
+    await waitForWorkers(redisUrl, prefix, ['victim']);
+    const events: StepwiseEvent[] = [];
+    let killed = false;
+    const result = await within(
+      executePipeline(bundled, {
+        runConfig: {
+          ...queueConfig(redisUrl, prefix),
+          ops: Object.fromEntries(STEPS.map((k) => [k, { config: { ms: 100 } }])),
+        },
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'STEP_SUCCESS' && !killed) {
+            killed = true;
+            victim.proc.kill('SIGKILL');
+            spawnWorker({ redisUrl, prefix, name: 'rescuer', concurrency: 2 });
+          }
+        },
+      }),
+      60_000,
+      'the run to survive the kill',
+    );
+    expect(await victim.exited()).toBe('SIGKILL');
+    expect(result.status).toBe('SUCCESS');
+    for (const key of STEPS) expect(result.steps[key]?.status, key).toBe('SUCCESS');
+    // The steps the victim was running or holding in its bundles ran again, as a new attempt, on the rescuer.
+    const rerun = STEPS.filter((k) => (result.steps[k]?.attempts ?? 1) > 1);
+    expect(rerun.length).toBeGreaterThan(0);
+    for (const key of rerun) expect(result.steps[key]?.workerId, key).toBe('rescuer');
+    expect(events.some((e) => e.type === 'ENGINE_EVENT' && e.data.kind === 'worker_lost')).toBe(true);
+  });
+
+  it('cancelling a run cancels the bundled steps that have not started, within seconds', async () => {
+    spawnWorker({ redisUrl, prefix, name: 'c1', concurrency: 2 });
+    await waitForWorkers(redisUrl, prefix, ['c1']);
+    const controller = new AbortController();
+    const keys = new RedisKeys(prefix);
+    const result = await within(
+      executePipeline(bundled, {
+        runConfig: {
+          ...queueConfig(redisUrl, prefix),
+          ops: Object.fromEntries(STEPS.map((k) => [k, { config: { ms: 200 } }])),
+        },
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'STEP_SUCCESS') controller.abort();
+        },
+      }),
+      20_000,
+      'the canceled run to end',
+    );
+    expect(result.status).toBe('CANCELED');
+    const statuses = STEPS.map((k) => result.steps[k]?.status);
+    expect(statuses.filter((s) => s === 'SUCCESS').length).toBeLessThan(STEPS.length);
+    for (const s of statuses) expect(['SUCCESS', 'FAILURE', 'CANCELED', 'NOT_STARTED', 'SKIPPED']).toContain(s);
+    // Nothing of the run is left to run.
+    const redis = new Redis(redisUrl);
+    const queue = new Queue('default', { connection: redis, prefix });
+    try {
+      expect(await queue.getWaitingCount()).toBe(0);
+      expect(await redis.exists(keys.runCanceled(result.runId))).toBe(1);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  });
+});
