@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 export interface BenchRedis {
   /** `redis://127.0.0.1:<port>` */
   url: string;
+  /** The server's process id (to read its CPU time). */
+  pid: number;
   /** Stops the server; resolves once it has exited (or was killed after a grace period). */
   stop(): Promise<void>;
 }
@@ -106,7 +108,7 @@ export async function startRedis(options: { attempts?: number; timeoutMs?: numbe
         await exited;
       }
     };
-    return { url: `redis://127.0.0.1:${port}`, stop };
+    return { url: `redis://127.0.0.1:${port}`, pid: child.pid ?? -1, stop };
   }
   throw new Error(`could not start redis-server after ${attempts} attempts`, { cause: lastError });
 }
