@@ -1,5 +1,5 @@
 // One test per sentence of docs/GUARANTEES.md that the other fault tests do not already prove.
-import { executePipeline, Instance, makeEvent, type StepwiseEvent } from '@stepwise/core';
+import { encodeValue, executePipeline, Instance, makeEvent, type StepwiseEvent } from '@stepwise/core';
 import { EventPublisher, RedisIOManager, RedisKeys } from '@stepwise/executor-queue';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -123,7 +123,7 @@ describe('guarantees', () => {
 
   it('a step output reaches Redis before the events that announce it, even behind a busy auto-pipeline', async () => {
     // Workers send values and events on one auto-pipelined connection. ioredis holds auto-pipelined commands
-    // while an earlier auto-pipeline awaits its reply; events sent any other way could overtake their value.
+    // while an earlier auto-pipeline awaits its reply, so a SET sent on its own could be overtaken by the events.
     const keys = new RedisKeys(prefix);
     const data = new Redis(redisUrl, { enableAutoPipelining: true });
     const monitorClient = new Redis(redisUrl);
@@ -140,7 +140,10 @@ describe('guarantees', () => {
       // Keeps the connection's auto-pipeline busy (awaiting a reply) for 300 ms.
       const busy = data.blpop(`${prefix}:nothing`, 0.3);
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const stored = io.send({ runId, step: 's', output: 'result' }, 'value', 1);
+      // As the worker stores an output: the SET rides in the publisher's pipeline, ahead of the events.
+      const stored = publisher.publishWrite(
+        io.storeCommand({ runId, step: 's', output: 'result' }, encodeValue('value'), 1),
+      );
       publisher.publish(makeEvent('STEP_SUCCESS', runId, { durationMs: 1 }, { stepKey: 's', attempt: 1 }));
       await within(Promise.all([busy, stored, publisher.flush()]), 5_000, 'value and event');
       await within(

@@ -1,18 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { StepwiseEvent } from '@stepwise/core';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
 import { encodeEventEntry, type InlineValue } from './wire.js';
 
+/** A command to send before the events of the same turn (an output value's SET), and who waits for it. */
+interface QueuedWrite {
+  write: (pipeline: ChainableCommander) => void;
+  resolve: () => void;
+}
+
 /**
  * Appends step events to their runs' streams. Events written in one turn of the event loop go out as one entry per
- * run, in order, after every command sent earlier on the same connection (the values they announce). Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
+ * run, in one pipeline (one round trip), in order, after the writes queued with them (the values they announce). Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
  */
 export class EventPublisher {
   private readonly producer = randomUUID();
   private seq = 0;
   /** Events of this tick, by run stream, in order. */
   private batch = new Map<string, { events: StepwiseEvent[]; values: InlineValue[] }>();
+  private writes: QueuedWrite[] = [];
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
@@ -26,14 +33,27 @@ export class EventPublisher {
    * a short step's STEP_START then shares an entry with its end, and concurrent steps share one pipeline).
    */
   publish(event: StepwiseEvent): void {
-    if (this.batch.size === 0) setImmediate(() => this.send());
+    this.schedule();
     this.entryFor(event.runId).events.push(event);
   }
 
   /** Sends a small output value with this tick's events of its run, so the coordinator can inline it in jobs. */
   publishValue(runId: string, value: InlineValue): void {
-    if (this.batch.size === 0) setImmediate(() => this.send());
+    this.schedule();
     this.entryFor(runId).values.push(value);
+  }
+
+  /**
+   * Queues a command to go out ahead of this turn's events, in the same pipeline: an output value is then in
+   * Redis before any event that announces it. Resolves once Redis has taken it (retried like the events).
+   */
+  publishWrite(write: (pipeline: ChainableCommander) => void): Promise<void> {
+    this.schedule();
+    return new Promise((resolve) => this.writes.push({ write, resolve }));
+  }
+
+  private schedule(): void {
+    if (this.batch.size === 0 && this.writes.length === 0) setImmediate(() => this.send());
   }
 
   private entryFor(runId: string): { events: StepwiseEvent[]; values: InlineValue[] } {
@@ -48,12 +68,14 @@ export class EventPublisher {
 
   /** Resolves once every event published so far is in Redis. */
   async flush(): Promise<void> {
-    if (this.batch.size > 0) this.send();
+    if (this.batch.size > 0 || this.writes.length > 0) this.send();
     await this.inFlight;
   }
 
   private send(): void {
-    if (this.batch.size === 0) return;
+    if (this.batch.size === 0 && this.writes.length === 0) return;
+    const writes = this.writes;
+    this.writes = [];
     // One entry per run stream: the events of one turn cost one XADD and one decode.
     const batch = [...this.batch]
       .filter(([, entry]) => entry.events.length > 0)
@@ -68,11 +90,15 @@ export class EventPublisher {
       // the same ids, and the coordinator drops those copies.
       for (let attempt = 0; ; attempt++) {
         try {
-          // Plain commands, not an explicit pipeline: on an auto-pipelined connection an explicit pipeline goes
-          // out at once, ahead of auto-pipelined commands still queued behind a running batch, such as the SET
-          // of the output these events announce (seen: STEP_SUCCESS in Redis before its value). Auto-pipelined
-          // commands keep their call order, and they still share one round trip.
-          await Promise.all(batch.map(({ stream, fields }) => this.redis.xadd(stream, '*', ...fields)));
+          // The values go in the same pipeline as the events that announce them: a separate (auto-pipelined)
+          // SET can be overtaken by this explicit pipeline while an earlier auto-pipeline awaits its reply.
+          const pipeline = this.redis.pipeline();
+          for (const { write } of writes) write(pipeline);
+          for (const { stream, fields } of batch) pipeline.xadd(stream, '*', ...fields);
+          const results = await pipeline.exec();
+          const failed = results?.find(([error]) => error);
+          if (failed?.[0]) throw failed[0];
+          for (const { resolve } of writes) resolve();
           return;
         } catch (error) {
           this.onError?.(error);

@@ -7,7 +7,7 @@ import {
   StepwiseError,
   type StoreMeta,
 } from '@stepwise/core';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 
 /** An output exceeds the Redis IO manager's size limit. */
@@ -79,13 +79,29 @@ export class RedisIOManager implements IOManager {
 
   /** {@link send} for a value already encoded with `encodeValue`. */
   sendEncoded(ref: OutputRef, bytes: Buffer, attempt?: number): Promise<unknown> {
-    if (bytes.length > this.maxValueBytes) {
-      throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
-    }
+    this.checkSize(ref, bytes);
     const key = this.key(ref);
     if (attempt !== undefined)
       return this.redis.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
     return this.ttlSeconds > 0 ? this.redis.set(key, bytes, 'EX', this.ttlSeconds) : this.redis.set(key, bytes);
+  }
+
+  /**
+   * The write of an encoded value as a command for a pipeline (the size is checked now, throwing at once), so a
+   * caller can order it before other commands: the worker sends it with the events that announce the value.
+   */
+  storeCommand(ref: OutputRef, bytes: Buffer, attempt: number): (pipeline: ChainableCommander) => void {
+    this.checkSize(ref, bytes);
+    const key = this.key(ref);
+    return (pipeline) => {
+      pipeline.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
+    };
+  }
+
+  private checkSize(ref: OutputRef, bytes: Buffer): void {
+    if (bytes.length > this.maxValueBytes) {
+      throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
+    }
   }
 
   async load(ref: OutputRef): Promise<unknown> {

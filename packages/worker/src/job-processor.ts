@@ -286,15 +286,15 @@ export class JobProcessor {
     }
     this.redisIO ??= new RedisIOManager(this.deps.data, { prefix: this.deps.keys.prefix });
     const redisIO = this.redisIO;
-    // Stores do not wait for Redis's reply: the SET precedes the step's events on the same connection.
+    // Stores do not wait for Redis's reply: the SET goes out with (before) the step's events.
     return {
       store: (ref, value, meta) => {
         try {
           const bytes = encodeValue(value);
           if (bytes.length <= MAX_INLINE_BYTES) small.set(refKey(ref), bytes);
-          const sent = redisIO.sendEncoded(ref, bytes, meta?.attempt);
-          sends.push(sent);
-          sent.catch(() => {});
+          // Sent in the publisher's next pipeline, ahead of the events that announce the value.
+          const write = redisIO.storeCommand(ref, bytes, meta?.attempt ?? data.attempt);
+          sends.push(this.deps.publisher.publishWrite(write));
           return Promise.resolve();
         } catch (error) {
           return Promise.reject(error);
