@@ -5,7 +5,7 @@ import {
   type IOManager,
   type LaunchContext,
   makeEvent,
-  refKey,
+  type OutputRef,
   type StepLauncher,
   type StepTask,
   StepwiseError,
@@ -187,9 +187,9 @@ export class QueueExecutor implements Executor {
       }
       return live;
     };
-    // Small output values the workers sent with their events, to inline in the jobs of the steps that read them.
-    const inlineValues = new Map<string, { attempt: number; b64: string }>();
-    const inlineKeysOfStep = new Map<string, string[]>();
+    // Small output values the workers sent with their events, to inline in the jobs of the steps that read them:
+    // by step, then by output (`name` or `name[mappingKey]`), so a lookup builds no key string.
+    const inlineByStep = new Map<string, Map<string, { key: string; attempt: number; b64: string }>>();
     let inlineBytes = 0;
     const INLINE_BUDGET = 64 * 1024 * 1024;
     let closed = false;
@@ -206,16 +206,22 @@ export class QueueExecutor implements Executor {
       logger,
       onValues: (values) => {
         for (const { key, attempt, bytes } of values) {
-          const known = inlineValues.get(key);
+          // key is refKey(): `${runId}/${step}/${output}` (+ `[mappingKey]`).
+          const stepEnd = key.indexOf('/', ctx.runId.length + 1);
+          if (!key.startsWith(`${ctx.runId}/`) || stepEnd < 0) continue;
+          const step = key.slice(ctx.runId.length + 1, stepEnd);
+          const output = key.slice(stepEnd + 1);
+          let ofStep = inlineByStep.get(step);
+          const known = ofStep?.get(output);
           if (known && known.attempt > attempt) continue;
           if (!known && inlineBytes + bytes.length > INLINE_BUDGET) continue;
           const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
           inlineBytes += b64.length - (known?.b64.length ?? 0);
-          inlineValues.set(key, { attempt, b64 });
-          const step = key.slice(ctx.runId.length + 1, key.indexOf('/', ctx.runId.length + 1));
-          const keysOfStep = inlineKeysOfStep.get(step);
-          if (keysOfStep) keysOfStep.push(key);
-          else inlineKeysOfStep.set(step, [key]);
+          if (!ofStep) {
+            ofStep = new Map();
+            inlineByStep.set(step, ofStep);
+          }
+          ofStep.set(output, { key, attempt, b64 });
         }
       },
       onEvent: (event) => {
@@ -239,9 +245,9 @@ export class QueueExecutor implements Executor {
           entry.lastEventAt = Date.now();
           if (event.type === 'STEP_START') {
             // A newer attempt's outputs replace the older one's: never inline an older attempt's value.
-            for (const key of inlineKeysOfStep.get(entry.task.key) ?? []) {
-              const value = inlineValues.get(key);
-              if (value && value.attempt < event.attempt) inlineValues.delete(key);
+            const ofStep = inlineByStep.get(entry.task.key);
+            for (const [output, value] of ofStep ?? []) {
+              if (value.attempt < event.attempt) ofStep?.delete(output);
             }
             if (event.attempt > entry.attempt) {
               // BullMQ found the job stalled and handed it to another worker: the first one is gone.
@@ -439,19 +445,21 @@ export class QueueExecutor implements Executor {
     };
 
     const inlineFor = (task: StepTask): { inline?: Record<string, string> } => {
-      if (inlineValues.size === 0) return {};
+      if (inlineByStep.size === 0) return {};
       const inline: Record<string, string> = {};
       let found = false;
-      for (const input of Object.values(task.inputs)) {
-        const refs = input.from === 'one' ? [input.ref] : input.from === 'many' ? input.refs : [];
-        for (const ref of refs) {
-          const key = refKey(ref);
-          const value = inlineValues.get(key);
-          if (value) {
-            inline[key] = value.b64;
-            found = true;
-          }
+      const add = (ref: OutputRef) => {
+        const output = ref.mappingKey === undefined ? ref.output : `${ref.output}[${ref.mappingKey}]`;
+        const value = inlineByStep.get(ref.step)?.get(output);
+        if (value) {
+          inline[value.key] = value.b64;
+          found = true;
         }
+      };
+      for (const name in task.inputs) {
+        const input = task.inputs[name];
+        if (input?.from === 'one') add(input.ref);
+        else if (input?.from === 'many') for (const ref of input.refs) add(ref);
       }
       return found ? { inline } : {};
     };

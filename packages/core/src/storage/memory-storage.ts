@@ -13,7 +13,8 @@ function copyRun(run: RunRecord): RunRecord {
 /** Run storage in memory, for ephemeral instances (tests, `executePipeline` without an instance). */
 export class MemoryRunStorage implements RunStorage {
   private readonly runs = new Map<string, RunRecord>();
-  private readonly events = new Map<string, StoredEvent[]>();
+  /** Each run's events as written (not copied: events are never changed once made); seq is the index + 1. */
+  private readonly events = new Map<string, StepwiseEvent[]>();
 
   async init(): Promise<void> {}
 
@@ -54,19 +55,22 @@ export class MemoryRunStorage implements RunStorage {
         log = [];
         this.events.set(e.runId, log);
       }
-      log.push({ ...e, seq: log.length + 1 } as StoredEvent);
+      log.push(e);
     }
   }
 
   async getEvents(runId: string, filter: EventFilter = {}): Promise<StoredEvent[]> {
-    const after = filter.afterSeq ?? 0;
-    const out = (this.events.get(runId) ?? []).filter(
-      (e) =>
-        e.seq > after &&
-        (filter.stepKey === undefined || e.stepKey === filter.stepKey) &&
-        (!filter.types || filter.types.includes(e.type)),
-    );
-    return filter.limit === undefined ? out : out.slice(0, filter.limit);
+    const log = this.events.get(runId) ?? [];
+    const out: StoredEvent[] = [];
+    // Index i holds seq i + 1: start at the first seq above afterSeq.
+    for (let i = Math.max(0, Math.floor(filter.afterSeq ?? 0)); i < log.length; i++) {
+      if (filter.limit !== undefined && out.length >= filter.limit) break;
+      const e = log[i] as StepwiseEvent;
+      if (filter.stepKey !== undefined && e.stepKey !== filter.stepKey) continue;
+      if (filter.types && !filter.types.includes(e.type)) continue;
+      out.push({ ...e, seq: i + 1 } as StoredEvent);
+    }
+    return out;
   }
 
   async close(): Promise<void> {}
