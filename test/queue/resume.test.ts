@@ -108,6 +108,44 @@ describe('coordinator recovery', () => {
     expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1']);
   }, 90_000);
 
+  it('queue executor: resume with bundled steps still queued runs each step once', async () => {
+    const marker = join(tmp, 'marker');
+    spawnWorker({ redisUrl, prefix, name: 'steady', concurrency: 2, lockDurationMs: 5_000 });
+    await waitForWorkers(redisUrl, prefix, ['steady']);
+    const keys = Array.from({ length: 48 }, (_, i) => `w${i}`);
+    const config = join(tmp, 'bundled.json.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        execution: { queue: { redisUrl, prefix, lockDurationMs: 5_000 } },
+        ops: Object.fromEntries(keys.map((k) => [k, { config: { ms: 500, marker } }])),
+      }),
+    );
+    const child = spawn(process.execPath, [CLI, 'run', '-f', FIXTURE, '-p', 'bundled', '-c', config, '--json'], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    coordinator = child;
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    // 48 ready steps on 2 slots go out in bundles of 6; kill the coordinator while most are still queued.
+    await waitUntil(() => existsSync(marker) && executions(marker).length >= 4, 20_000, 'steps to start');
+    const runId = await waitUntil(() => /"runId":"([^"]+)"/.exec(out)?.[1], 5_000, 'the run id');
+    child.kill('SIGKILL');
+    await within(new Promise((r) => child.once('exit', r)), 5_000, 'the coordinator to die');
+    await waitUntil(
+      async () => (await runsJson()).find((r) => r.runId === runId && r.orphaned),
+      10_000,
+      'the run to show as orphaned',
+    );
+    const resumed = await run(process.execPath, [CLI, 'resume', runId, '--json'], { env: env(), timeout: 60_000 });
+    expect(resumed.stdout).toMatch(/RUN_SUCCESS/);
+    // Every step ran, and none twice: the resumed coordinator watched the bundled steps through their jobs.
+    expect(executions(marker)).toEqual(keys.map((k) => `${k} 1`).sort());
+  }, 90_000);
+
   it.each(['sqlite', 'postgres'])(
     'in-process on %s: the log survives kill -9; resume re-runs only the step that died',
     async (storage) => {

@@ -187,6 +187,20 @@ export class QueueExecutor implements Executor {
       }
       return live;
     };
+    const relearnRiders = async () => {
+      const names = new Set(ctx.plan.steps.map((step) => step.tags.queue ?? options.defaultQueue));
+      for (const name of names) {
+        if (!QUEUE_NAME.test(name)) continue;
+        const jobs = await queueFor(name).getJobs(['waiting', 'active', 'prioritized', 'delayed']);
+        for (const job of jobs) {
+          const data = job?.data as Partial<StepJobData> | undefined;
+          if (!job?.id || data?.runId !== ctx.runId) continue;
+          for (const rider of [...(data.chain ?? []), ...(data.batch ?? [])]) {
+            fused.set(rider.key, { task: rider, carrier: job.id, queue: name });
+          }
+        }
+      }
+    };
     // Small output values the workers sent with their events, to inline in the jobs of the steps that read them:
     // by step, then by output (`name` or `name[mappingKey]`), so a lookup builds no key string.
     const inlineByStep = new Map<string, Map<string, { key: string; attempt: number; b64: string }>>();
@@ -271,6 +285,9 @@ export class QueueExecutor implements Executor {
       },
     });
     await refreshSlots().catch(() => {});
+    // A resumed run: the steps riding in other steps' jobs (bundles, chains) are found in those jobs, so that
+    // adopt() watches them through their carrier instead of enqueueing them a second time.
+    if (ctx.resuming) await relearnRiders();
     // A resumed run's stream holds what happened while it had no coordinator: learn it before dispatching.
     await consumer.catchUp();
     consumer.start();
@@ -392,6 +409,20 @@ export class QueueExecutor implements Executor {
       }
       const now = Date.now();
       const rider = fused.get(task.key);
+      if (rider && adoptStarted) {
+        // Resume: it was running inside its carrier's job; watch that job.
+        inFlight.set(task.key, {
+          task,
+          queue,
+          jobId: rider.carrier,
+          attempt,
+          enqueuedAt: now,
+          lastEventAt: now,
+          startedAt: now,
+          fused: true,
+        });
+        return;
+      }
       if (rider && attempt === 1 && delayMs <= 0 && !adoptStarted) {
         // Runs within the job of the step before it; wait for its events (the watchdog enqueues it if they never come).
         if (!inFlight.has(task.key)) {

@@ -16,6 +16,8 @@ export interface LaunchContext {
   logger: Logger;
   /** Every event of the run's steps must be delivered here, in the order each step emitted them. */
   receive(event: StepwiseEvent): void;
+  /** The run is being resumed by a new coordinator: `adopt` calls follow for the steps the last one dispatched. */
+  resuming?: boolean;
 }
 
 /** Runs the steps of one run somewhere: this process, child processes, or remote workers. */

@@ -77,6 +77,7 @@ export class RunCoordinator {
       io: options.io,
       logger: options.logger,
       receive: (event) => this.receive(event),
+      resuming,
     });
     const onAbort = () => this.cancel(String(options.signal?.reason ?? 'canceled'));
     if (options.signal?.aborted) onAbort();
