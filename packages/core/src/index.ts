@@ -82,7 +82,7 @@ export {
   reexecuteRun,
   startReexecution,
 } from './execution/reexecute.js';
-export { displayStatus, replayStoredRun, type StoredRunView } from './execution/replay-stored-run.js';
+export { displayStatus, replayStoredRun, STEP_REEXECUTED, type StoredRunView } from './execution/replay-stored-run.js';
 export { ResourceManager, ResourceSetupError } from './execution/resource-manager.js';
 export {
   COORDINATOR_HEARTBEAT_TIMEOUT_MS,

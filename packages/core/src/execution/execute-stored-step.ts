@@ -6,7 +6,7 @@ import { makeEvent, type StepwiseEvent, serializeError } from '../events/events.
 import type { Instance } from '../instance/instance.js';
 import { EventWriter } from '../storage/event-writer.js';
 import { executeStep, StepAbortedError } from './execute-step.js';
-import { replayStoredRun } from './replay-stored-run.js';
+import { replayStoredRun, STEP_REEXECUTED } from './replay-stored-run.js';
 import { ResourceManager } from './resource-manager.js';
 import type { StepRuntime } from './step-runtime.js';
 
@@ -93,8 +93,19 @@ export async function executeStoredStep(
     }
   };
   const signal = options.signal ?? new AbortController().signal;
-  // A step that ran before gets the next attempt number, so its events supersede the older ones.
+  // A step that ran before gets the next attempt number, and a record that it was re-executed: its events then
+  // supersede the older ones when the log is replayed (replayStoredRun).
   let attempt = node.startedAt !== undefined ? node.attempt + 1 : node.attempt;
+  if (node.startedAt !== undefined) {
+    emit(
+      makeEvent(
+        'ENGINE_EVENT',
+        runId,
+        { kind: STEP_REEXECUTED, details: { stepKey, attempt } },
+        { stepKey, attempt, message: `step '${stepKey}' re-executed as attempt ${attempt}` },
+      ),
+    );
+  }
   try {
     for (;;) {
       const outcome = await executeStep(task, attempt, runtime, { signal, emit, resourceConfig: run.plan.resources });

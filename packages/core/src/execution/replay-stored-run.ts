@@ -18,23 +18,28 @@ const ENDS: Partial<Record<StepwiseEvent['type'], RunOutcome>> = {
   RUN_CANCELED: 'CANCELED',
 };
 
+/** ENGINE_EVENT kind that `stepwise execute-step` records before it runs a step that ran before, as a new attempt. */
+export const STEP_REEXECUTED = 'step_reexecuted';
+
 /**
- * Replays a stored event log into a fresh RunState. Only the events of each step's newest attempt are applied:
- * a step executed again after it ended (`stepwise execute-step`) then counts with its newest outcome, and the
- * steps downstream of it become ready, instead of the older attempt's end hiding the newer one.
+ * Replays a stored event log into a fresh RunState, with the live coordinator's rules: a step's first end
+ * stands, and a later attempt of an ended step (a job re-run after a worker was presumed lost, which may start
+ * steps that had already succeeded) changes nothing. The exception is a step `stepwise execute-step` ran again:
+ * its events from before that re-execution are skipped, so the newest outcome counts and the steps downstream of
+ * it become ready.
  */
 export function replayStoredRun(plan: ExecutionPlan, runId: string, events: readonly StepwiseEvent[]): StoredRunView {
-  const latest = new Map<string, number>();
+  const reexecutedAt = new Map<string, number>();
   for (const e of events) {
-    if (e.stepKey === undefined) continue;
+    if (e.type !== 'ENGINE_EVENT' || e.data.kind !== STEP_REEXECUTED || e.stepKey === undefined) continue;
     const attempt = e.attempt ?? 1;
-    if (attempt > (latest.get(e.stepKey) ?? 0)) latest.set(e.stepKey, attempt);
+    if (attempt > (reexecutedAt.get(e.stepKey) ?? 0)) reexecutedAt.set(e.stepKey, attempt);
   }
   const state = new RunState(plan, runId);
   const errors = new Map<string, SerializedError>();
   let outcome: RunOutcome | undefined;
   for (const e of events) {
-    if (e.stepKey !== undefined && (e.attempt ?? 1) < (latest.get(e.stepKey) ?? 0)) continue;
+    if (e.stepKey !== undefined && (e.attempt ?? 1) < (reexecutedAt.get(e.stepKey) ?? 0)) continue;
     state.apply(e);
     if (e.type === 'STEP_FAILURE' || e.type === 'STEP_UP_FOR_RETRY') {
       if (e.stepKey !== undefined) errors.set(e.stepKey, e.data.error);
