@@ -195,8 +195,9 @@ export class QueueExecutor implements Executor {
         for (const job of jobs) {
           const data = job?.data as Partial<StepJobData> | undefined;
           if (!job?.id || data?.runId !== ctx.runId) continue;
-          for (const rider of [...(data.chain ?? []), ...(data.batch ?? [])]) {
-            fused.set(rider.key, { task: rider, carrier: job.id, queue: name });
+          // Read back from Redis: trust only the shape this coordinator uses.
+          for (const rider of [data.chain, data.batch].flatMap((list) => (Array.isArray(list) ? list : []))) {
+            if (typeof rider?.key === 'string') fused.set(rider.key, { task: rider, carrier: job.id, queue: name });
           }
         }
       }
@@ -409,23 +410,10 @@ export class QueueExecutor implements Executor {
       }
       const now = Date.now();
       const rider = fused.get(task.key);
-      if (rider && adoptStarted) {
-        // Resume: it was running inside its carrier's job; watch that job.
-        inFlight.set(task.key, {
-          task,
-          queue,
-          jobId: rider.carrier,
-          attempt,
-          enqueuedAt: now,
-          lastEventAt: now,
-          startedAt: now,
-          fused: true,
-        });
-        return;
-      }
-      if (rider && attempt === 1 && delayMs <= 0 && !adoptStarted) {
-        // Runs within the job of the step before it; wait for its events (the watchdog enqueues it if they never come).
-        if (!inFlight.has(task.key)) {
+      if (rider && (adoptStarted || (attempt === 1 && delayMs <= 0))) {
+        // Runs within its carrier's job (the step before it in a chain, or the head of its bundle): wait for its
+        // events, the watchdog enqueues it if they never come. Resumed while running there: watch that job.
+        if (adoptStarted || !inFlight.has(task.key)) {
           inFlight.set(task.key, {
             task,
             queue,
@@ -434,6 +422,7 @@ export class QueueExecutor implements Executor {
             enqueuedAt: now,
             lastEventAt: now,
             fused: true,
+            ...(adoptStarted ? { startedAt: now } : {}),
           });
         }
         return;
