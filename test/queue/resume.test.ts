@@ -42,17 +42,19 @@ afterEach(async () => {
 
 const env = () => ({ ...process.env, STEPWISE_HOME: join(tmp, 'home'), STEPWISE_HEARTBEAT_TIMEOUT_MS: '1500' });
 
-/** Starts `stepwise run` of the resumable pipeline, kills it with SIGKILL once `long` runs, returns the run id. */
-async function startAndKill(execution: Record<string, unknown>, marker: string): Promise<string> {
-  const config = join(tmp, 'config.json.yaml');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      execution,
-      ops: { first: { config: { marker } }, last: { config: { marker } }, long: { config: { ms: 2_500, marker } } },
-    }),
-  );
-  const child = spawn(process.execPath, [CLI, 'run', '-f', FIXTURE, '-p', 'resumable', '-c', config, '--json'], {
+/**
+ * Starts `stepwise run -p PIPELINE` with `runConfig`, kills it with SIGKILL once `started()` holds (and `settleMs`
+ * more have passed), returns the run id.
+ */
+async function runAndKill(
+  pipelineName: string,
+  runConfig: Record<string, unknown>,
+  started: () => boolean,
+  settleMs = 0,
+): Promise<string> {
+  const config = join(tmp, `${pipelineName}.json.yaml`);
+  writeFileSync(config, JSON.stringify(runConfig));
+  const child = spawn(process.execPath, [CLI, 'run', '-f', FIXTURE, '-p', pipelineName, '-c', config, '--json'], {
     env: env(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,17 +63,26 @@ async function startAndKill(execution: Record<string, unknown>, marker: string):
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  await waitUntil(
-    () => existsSync(marker) && readFileSync(marker, 'utf8').includes('long 1'),
-    20_000,
-    'the long step to start',
-  );
+  await waitUntil(started, 20_000, `run of ${pipelineName} to reach the kill point`);
   const runId = await waitUntil(() => /"runId":"([^"]+)"/.exec(out)?.[1], 5_000, 'the run id');
-  // Let the events of `first` reach storage (they are written in batches) before the kill.
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, settleMs));
   child.kill('SIGKILL');
   await within(new Promise((r) => child.once('exit', r)), 5_000, 'the coordinator to die');
   return runId;
+}
+
+/** The resumable pipeline, killed once `long` runs. */
+function startAndKill(execution: Record<string, unknown>, marker: string): Promise<string> {
+  return runAndKill(
+    'resumable',
+    {
+      execution,
+      ops: { first: { config: { marker } }, last: { config: { marker } }, long: { config: { ms: 2_500, marker } } },
+    },
+    () => existsSync(marker) && readFileSync(marker, 'utf8').includes('long 1'),
+    // Let the events of `first` reach storage (they are written in batches) before the kill.
+    500,
+  );
 }
 
 async function runsJson(): Promise<Array<{ runId: string; status: string; orphaned: boolean }>> {
@@ -113,28 +124,15 @@ describe('coordinator recovery', () => {
     spawnWorker({ redisUrl, prefix, name: 'steady', concurrency: 2, lockDurationMs: 5_000 });
     await waitForWorkers(redisUrl, prefix, ['steady']);
     const keys = Array.from({ length: 48 }, (_, i) => `w${i}`);
-    const config = join(tmp, 'bundled.json.yaml');
-    writeFileSync(
-      config,
-      JSON.stringify({
+    // 48 ready steps on 2 slots go out in bundles of 6; kill the coordinator while most are still queued.
+    const runId = await runAndKill(
+      'bundled',
+      {
         execution: { queue: { redisUrl, prefix, lockDurationMs: 5_000 } },
         ops: Object.fromEntries(keys.map((k) => [k, { config: { ms: 500, marker } }])),
-      }),
+      },
+      () => existsSync(marker) && executions(marker).length >= 4,
     );
-    const child = spawn(process.execPath, [CLI, 'run', '-f', FIXTURE, '-p', 'bundled', '-c', config, '--json'], {
-      env: env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    coordinator = child;
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    // 48 ready steps on 2 slots go out in bundles of 6; kill the coordinator while most are still queued.
-    await waitUntil(() => existsSync(marker) && executions(marker).length >= 4, 20_000, 'steps to start');
-    const runId = await waitUntil(() => /"runId":"([^"]+)"/.exec(out)?.[1], 5_000, 'the run id');
-    child.kill('SIGKILL');
-    await within(new Promise((r) => child.once('exit', r)), 5_000, 'the coordinator to die');
     await waitUntil(
       async () => (await runsJson()).find((r) => r.runId === runId && r.orphaned),
       10_000,

@@ -6,6 +6,7 @@ import {
   type LaunchContext,
   makeEvent,
   type OutputRef,
+  type SerializedError,
   type StepLauncher,
   type StepTask,
   StepwiseError,
@@ -52,6 +53,9 @@ interface PendingJob {
   data: StepJobData;
   delayMs: number;
 }
+
+/** Job states (and a failed read) in which a job may still run its steps: the watchdog keeps waiting. */
+const JOB_STILL_THERE: ReadonlySet<string> = new Set(['active', 'waiting', 'delayed', 'prioritized', 'error']);
 
 /** Most successors one job carries. */
 const MAX_CHAIN = 64;
@@ -212,6 +216,12 @@ export class QueueExecutor implements Executor {
     const emit = (event: StepwiseEvent) => ctx.receive(event);
     const engineEvent = (kind: string, message: string, details: Record<string, unknown>, stepKey?: string) =>
       emit(makeEvent('ENGINE_EVENT', ctx.runId, { kind, details }, { message, stepKey }));
+    /** Ends a step this executor gave up on (never enqueued, timed out, lost, canceled) with a STEP_FAILURE. */
+    const failStep = (stepKey: string, attempt: number, error: SerializedError, message?: string) => {
+      inFlight.delete(stepKey);
+      fused.delete(stepKey);
+      emit(makeEvent('STEP_FAILURE', ctx.runId, { error }, { stepKey, attempt, ...(message ? { message } : {}) }));
+    };
 
     const consumer = new EventConsumer({
       redis: blocking,
@@ -329,19 +339,11 @@ export class QueueExecutor implements Executor {
           } catch (error) {
             for (const { data } of items) {
               for (const task of [data.task, ...(data.batch ?? [])]) {
-                inFlight.delete(task.key);
-                fused.delete(task.key);
-                emit(
-                  makeEvent(
-                    'STEP_FAILURE',
-                    ctx.runId,
-                    { error: serializeError(error) },
-                    {
-                      stepKey: task.key,
-                      attempt: data.attempt,
-                      message: `could not enqueue step: ${(error as Error).message}`,
-                    },
-                  ),
+                failStep(
+                  task.key,
+                  data.attempt,
+                  serializeError(error),
+                  `could not enqueue step: ${(error as Error).message}`,
                 );
               }
             }
@@ -393,19 +395,11 @@ export class QueueExecutor implements Executor {
       if (closed) return;
       const queue = task.tags.queue ?? options.defaultQueue;
       if (!QUEUE_NAME.test(queue)) {
-        emit(
-          makeEvent(
-            'STEP_FAILURE',
-            ctx.runId,
-            {
-              error: {
-                name: 'ConfigError',
-                message: `queue name '${queue}' is invalid: use letters, digits, '.', '_' and '-'`,
-              },
-            },
-            { stepKey: task.key, attempt, message: `invalid queue name '${queue}'` },
-          ),
-        );
+        const error = {
+          name: 'ConfigError',
+          message: `queue name '${queue}' is invalid: use letters, digits, '.', '_' and '-'`,
+        };
+        failStep(task.key, attempt, error, `invalid queue name '${queue}'`);
         return;
       }
       const now = Date.now();
@@ -509,14 +503,7 @@ export class QueueExecutor implements Executor {
               .catch(() => 'error');
             carrierStates.set(f.jobId, state);
           }
-          const carrier = await state;
-          if (
-            carrier === 'active' ||
-            carrier === 'waiting' ||
-            carrier === 'delayed' ||
-            carrier === 'prioritized' ||
-            carrier === 'error'
-          ) {
+          if (JOB_STILL_THERE.has(await state)) {
             f.enqueuedAt = now;
             continue;
           }
@@ -550,17 +537,8 @@ export class QueueExecutor implements Executor {
               if (removed === 0 && inFlight.get(f.task.key)?.startedAt !== undefined) continue;
               // The steps riding in the removed job time out with it.
               for (const g of removed === 1 ? stepsOfJob(f.jobId) : [f]) {
-                inFlight.delete(g.task.key);
-                fused.delete(g.task.key);
                 const message = `step '${g.task.key}' waited ${Math.round(waited / 1000)} s in queue '${g.queue}' and no worker took it (queueTimeoutMs ${options.queueTimeoutMs}); start a worker with --queue ${g.queue}`;
-                emit(
-                  makeEvent(
-                    'STEP_FAILURE',
-                    ctx.runId,
-                    { error: { name: 'QueueTimeoutError', message, code: 'QUEUE_TIMEOUT' } },
-                    { stepKey: g.task.key, attempt: g.attempt, message },
-                  ),
-                );
+                failStep(g.task.key, g.attempt, { name: 'QueueTimeoutError', message, code: 'QUEUE_TIMEOUT' }, message);
               }
             }
           }
@@ -573,31 +551,17 @@ export class QueueExecutor implements Executor {
           const state = await queueFor(f.queue)
             .getJobState(f.jobId)
             .catch(() => 'error');
-          if (
-            state === 'active' ||
-            state === 'waiting' ||
-            state === 'delayed' ||
-            state === 'prioritized' ||
-            state === 'error'
-          ) {
+          if (JOB_STILL_THERE.has(state)) {
             f.lastEventAt = now;
             continue;
           }
           if (inFlight.get(f.task.key) !== f) continue;
-          inFlight.delete(f.task.key);
           const message =
             state === 'unknown'
               ? `the job of step '${f.task.key}' is gone from Redis (did Redis restart without persistence?); the step's outcome is unknown`
               : `the job of step '${f.task.key}' ended as '${state}' without reporting an outcome`;
           engineEvent('step_lost', message, { jobId: f.jobId, jobState: state }, f.task.key);
-          emit(
-            makeEvent(
-              'STEP_FAILURE',
-              ctx.runId,
-              { error: { name: 'StepLostError', message, code: 'STEP_LOST' } },
-              { stepKey: f.task.key, attempt: f.attempt, message },
-            ),
-          );
+          failStep(f.task.key, f.attempt, { name: 'StepLostError', message, code: 'STEP_LOST' }, message);
         }
       } finally {
         watching = false;
@@ -626,18 +590,10 @@ export class QueueExecutor implements Executor {
               .catch(() => 0);
             if (removed !== 1) continue;
             for (const f of steps) {
-              inFlight.delete(f.task.key);
-              fused.delete(f.task.key);
-              emit(
-                makeEvent(
-                  'STEP_FAILURE',
-                  ctx.runId,
-                  {
-                    error: { name: 'StepAbortedError', message: `step '${f.task.key}' was canceled before it started` },
-                  },
-                  { stepKey: f.task.key, attempt: f.attempt },
-                ),
-              );
+              failStep(f.task.key, f.attempt, {
+                name: 'StepAbortedError',
+                message: `step '${f.task.key}' was canceled before it started`,
+              });
             }
           }
         })().catch((error) => logger.warn({ err: (error as Error).message }, 'cancel: could not reach Redis'));
