@@ -3,8 +3,13 @@
  * `wide` pipeline of bench/queue-workloads.ts (sized by $STEPWISE_BENCH_WIDE_STEPS, the same value the workers
  * were started with) through the queue executor, samples its own RSS every 100 ms, and sends the figures to its
  * parent over IPC. A process of its own, so the heap holds this run and nothing else the benchmark did.
+ * $BENCH_STORAGE picks the run storage: `sqlite` (stepwise.yaml's default, in a temp dir) or `memory` (what
+ * executePipeline uses without an instance; it keeps the whole event log in this process).
  */
-import { executePipeline } from '@stepwise/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { executePipeline, Instance } from '@stepwise/core';
 import type { RssFigures } from './queue-bench.js';
 import { wide } from './queue-workloads.js';
 
@@ -23,6 +28,19 @@ async function main(): Promise<RssFigures> {
   const prefix = setting('BENCH_PREFIX');
   if (!wide) throw new Error('coordinator-rss: $STEPWISE_BENCH_WIDE_STEPS is not set');
   const pipeline = wide;
+  const storage = setting('BENCH_STORAGE');
+  if (storage !== 'sqlite' && storage !== 'memory')
+    throw new Error(`coordinator-rss: unknown BENCH_STORAGE ${storage}`);
+  const home = await mkdtemp(join(tmpdir(), 'stepwise-rss-'));
+  // Outputs go through Redis either way (the queue executor's choice for a non-fs IO manager).
+  const instance = await Instance.fromConfig(
+    {
+      storage: storage === 'sqlite' ? { sqlite: {} } : { memory: {} },
+      io: { memory: {} },
+      computeLogs: { memory: {} },
+    },
+    { home },
+  );
   const baseline = process.memoryUsage().rss;
   let peakRss = baseline;
   let peakHeap = process.memoryUsage().heapUsed;
@@ -38,17 +56,21 @@ async function main(): Promise<RssFigures> {
   let status: string;
   try {
     const result = await executePipeline(pipeline, {
+      instance,
       runConfig: { execution: { queue: { redisUrl, prefix } } },
       loadOutputs: false,
     });
     status = result.status;
   } finally {
     clearInterval(timer);
+    await instance.close();
+    await rm(home, { recursive: true, force: true });
   }
   const wallMs = performance.now() - t0;
   sample();
   if (status !== 'SUCCESS') throw new Error(`${pipeline.name}: run ended ${status}`);
   return {
+    storage,
     steps: pipeline.nodes.size,
     peakRssMB: peakRss / MB,
     // ru_maxrss is in kilobytes on Linux.

@@ -327,6 +327,8 @@ export async function benchQueue(options: QueueBenchOptions): Promise<Map<string
 }
 
 export interface RssFigures {
+  /** The run storage of the coordinator. */
+  storage: 'sqlite' | 'memory';
   steps: number;
   /** Peak of process.memoryUsage().rss sampled every 100 ms during the run, in MB. */
   peakRssMB: number;
@@ -350,6 +352,8 @@ export async function measureCoordinatorRss(options: {
   prefix: string;
   steps: number;
   timeoutMs: number;
+  /** Run storage: SQLite (stepwise.yaml's default) or in-memory (keeps the event log in the coordinator). */
+  storage: 'sqlite' | 'memory';
   /** Workers started with $STEPWISE_BENCH_WIDE_STEPS = steps (left running); default: start 2 and stop them after. */
   workers?: WorkerSet;
 }): Promise<RssFigures> {
@@ -366,7 +370,13 @@ export async function measureCoordinatorRss(options: {
   try {
     const child = fork(RSS_CHILD, [], {
       execArgv: ['--import', TSX_LOADER],
-      env: { ...process.env, ...env, BENCH_REDIS_URL: options.redisUrl, BENCH_PREFIX: prefix },
+      env: {
+        ...process.env,
+        ...env,
+        BENCH_REDIS_URL: options.redisUrl,
+        BENCH_PREFIX: prefix,
+        BENCH_STORAGE: options.storage,
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const reply = await new Promise<CoordinatorRssReply>((resolve, reject) => {

@@ -224,7 +224,7 @@ async function main(): Promise<number> {
   const redis = await startRedis();
   const prefix = `bench${process.pid}`;
   let queue: Map<string, WorkloadQueueResult> | undefined;
-  let rss: (RssFigures & { note?: string }) | undefined;
+  let rssRuns: { runs: RssFigures[]; note?: string } | undefined;
   // The quick run starts its workers once, with the small RSS pipeline already in them.
   let quickWorkers: WorkerSet | undefined;
   try {
@@ -275,7 +275,7 @@ async function main(): Promise<number> {
       return result;
     });
 
-    rss = await section('rss', 'coordinator RSS during a large queue run', async () => {
+    rssRuns = await section('rss', 'coordinator RSS during a large queue run', async () => {
       let steps = quick ? QUICK_RSS_STEPS : RSS_TARGET_STEPS;
       let note: string | undefined;
       const rate = queue?.get('W1')?.queue.stepsPerSec;
@@ -286,19 +286,26 @@ async function main(): Promise<number> {
         log(`   ${note}`);
       }
       const expectedS = rate ? steps / rate : 120;
-      const figures = await measureCoordinatorRss({
-        redisUrl: redis.url,
-        prefix: `${prefix}rss`,
-        steps,
-        timeoutMs: Math.min(600_000, Math.max(60_000, expectedS * 3_000)),
-        workers: quickWorkers,
-      });
-      log(
-        `   ${int(figures.steps)} steps in ${(figures.wallMs / 1000).toFixed(1)} s (${int(figures.stepsPerSec)} steps/s): ` +
-          `peak RSS ${figures.peakRssMB.toFixed(0)} MB (sampled every 100 ms; ru_maxrss ${figures.maxRssMB.toFixed(0)} MB), ` +
-          `RSS before the run ${figures.baselineRssMB.toFixed(0)} MB, peak heap used ${figures.peakHeapUsedMB.toFixed(0)} MB`,
-      );
-      return note ? { ...figures, note } : figures;
+      // SQLite (stepwise.yaml's default storage) is the figure; in-memory storage keeps the whole event log in the
+      // coordinator on top.
+      const runs: RssFigures[] = [];
+      for (const storage of ['sqlite', 'memory'] as const) {
+        const figures = await measureCoordinatorRss({
+          redisUrl: redis.url,
+          prefix: `${prefix}rss${storage}`,
+          steps,
+          storage,
+          timeoutMs: Math.min(600_000, Math.max(60_000, expectedS * 3_000)),
+          workers: quickWorkers,
+        });
+        log(
+          `   ${storage} storage: ${int(figures.steps)} steps in ${(figures.wallMs / 1000).toFixed(1)} s (${int(figures.stepsPerSec)} steps/s): ` +
+            `peak RSS ${figures.peakRssMB.toFixed(0)} MB (sampled every 100 ms; ru_maxrss ${figures.maxRssMB.toFixed(0)} MB), ` +
+            `RSS before the run ${figures.baselineRssMB.toFixed(0)} MB, peak heap used ${figures.peakHeapUsedMB.toFixed(0)} MB`,
+        );
+        runs.push(figures);
+      }
+      return note ? { runs, note } : { runs };
     });
   } finally {
     await quickWorkers?.stop();
@@ -347,23 +354,30 @@ async function main(): Promise<number> {
     };
   }
   const noopIp = inProcess?.[`${noopSteps} no-ops`];
+  const rss = rssRuns?.runs.find((r) => r.storage === 'sqlite');
+  const rssMemory = rssRuns?.runs.find((r) => r.storage === 'memory');
   const results = {
     workloads,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,
     coordinatorRss_steps: rss?.steps ?? null,
-    ...(rss?.note ? { coordinatorRss_note: rss.note } : {}),
-    coordinatorRss: rss
-      ? {
-          steps: rss.steps,
-          peakRssMB: round(rss.peakRssMB, 1),
-          maxRssMB: round(rss.maxRssMB, 1),
-          baselineRssMB: round(rss.baselineRssMB, 1),
-          peakHeapUsedMB: round(rss.peakHeapUsedMB, 1),
-          samples: rss.samples,
-          wallMs: round(rss.wallMs, 0),
-          stepsPerSec: round(rss.stepsPerSec, 0),
-        }
+    ...(rssRuns?.note ? { coordinatorRss_note: rssRuns.note } : {}),
+    coordinatorRss: rssRuns
+      ? Object.fromEntries(
+          rssRuns.runs.map((r) => [
+            r.storage,
+            {
+              steps: r.steps,
+              peakRssMB: round(r.peakRssMB, 1),
+              maxRssMB: round(r.maxRssMB, 1),
+              baselineRssMB: round(r.baselineRssMB, 1),
+              peakHeapUsedMB: round(r.peakHeapUsedMB, 1),
+              samples: r.samples,
+              wallMs: round(r.wallMs, 0),
+              stepsPerSec: round(r.stepsPerSec, 0),
+            },
+          ]),
+        )
       : null,
     inProcess10k: noopIp
       ? {
@@ -442,7 +456,10 @@ async function main(): Promise<number> {
     ]),
   );
   log(`planBuild100k_ms ${cell(planBuild100k, (n) => n.toFixed(1))}`);
-  log(`coordinatorRssMB (${cell(rss?.steps, int)} steps) ${cell(rss?.peakRssMB, (n) => n.toFixed(0))}`);
+  log(
+    `coordinatorRssMB (${cell(rss?.steps, int)} steps) ${cell(rss?.peakRssMB, (n) => n.toFixed(0))} with SQLite storage, ` +
+      `${cell(rssMemory?.peakRssMB, (n) => n.toFixed(0))} with in-memory storage`,
+  );
   log(`in-process ${int(noopSteps)} no-ops: ${cell(noopIp?.stepsPerSec, int)} steps/s`);
   log(`wrote ${outFile} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (Object.keys(errors).length) {

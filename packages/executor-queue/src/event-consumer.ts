@@ -32,6 +32,8 @@ export class EventConsumer {
   private running = false;
   private loop?: Promise<void>;
   private readonly lastSeq = new Map<string, number>();
+  /** Worker ids seen, to share one string per worker among the events. */
+  private readonly strings = new Map<string, string>();
   /** Entries read, duplicates and malformed ones included. */
   entriesRead = 0;
   duplicates = 0;
@@ -143,7 +145,20 @@ export class EventConsumer {
       this.lastSeq.set(producer, seq);
     }
     if (decoded.values.length > 0) this.options.onValues?.(decoded.values);
-    for (const event of decoded.events) this.options.onEvent(event);
+    for (const event of decoded.events) {
+      // Each decoded event has its own copies of these strings; a run's log may be kept in memory (300,000
+      // events for 100,000 steps), so point them at one copy each.
+      event.runId = runId;
+      if (event.workerId !== undefined) event.workerId = this.intern(event.workerId);
+      this.options.onEvent(event);
+    }
+  }
+
+  private intern(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    if (this.strings.size < 10_000) this.strings.set(value, value);
+    return value;
   }
 
   private deadLetter(streamId: string, fields: Buffer[], reason: string): void {

@@ -5,7 +5,6 @@ import {
   type IOManager,
   type LaunchContext,
   makeEvent,
-  type OutputRef,
   type SerializedError,
   type StepLauncher,
   type StepTask,
@@ -16,6 +15,8 @@ import {
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EventConsumer } from './event-consumer.js';
+import { type InFlight, InFlightSteps } from './in-flight.js';
+import { InlineValues } from './inline-values.js';
 import { RedisKeys } from './keys.js';
 import { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
 import { createRedis, redactUrl } from './redis-connection.js';
@@ -32,20 +33,6 @@ export class RedisUnavailableError extends StepwiseError {
 
 /** BullMQ forbids ':' in queue names; we also keep them printable. */
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
-
-interface InFlight {
-  task: StepTask;
-  queue: string;
-  jobId: string;
-  attempt: number;
-  enqueuedAt: number;
-  startedAt?: number;
-  workerId?: string;
-  lastEventAt: number;
-  warnedNoWorker?: boolean;
-  /** Runs as part of another step's job (a chain): `jobId` is that job's. */
-  fused?: boolean;
-}
 
 /** A ready step waiting for the next flush to be added to its queue. */
 interface PendingJob {
@@ -125,7 +112,7 @@ export class QueueExecutor implements Executor {
     };
     const runIO = this.runIO(ctx.instance);
     const io: IOLocation = runIO instanceof FsIOManager ? { kind: 'fs', dir: runIO.dir } : { kind: 'redis' };
-    const inFlight = new Map<string, InFlight>();
+    const inFlight = new InFlightSteps();
     // Steps that ride in another step's job (see chainFor), by key: the task and that job's id.
     const fused = new Map<string, { task: StepTask; carrier: string; queue: string }>();
     const planByKey = new Map(ctx.plan.steps.map((step) => [step.key, step]));
@@ -206,11 +193,8 @@ export class QueueExecutor implements Executor {
         }
       }
     };
-    // Small output values the workers sent with their events, to inline in the jobs of the steps that read them:
-    // by step, then by output (`name` or `name[mappingKey]`), so a lookup builds no key string.
-    const inlineByStep = new Map<string, Map<string, { key: string; attempt: number; b64: string }>>();
-    let inlineBytes = 0;
-    const INLINE_BUDGET = 64 * 1024 * 1024;
+    // Small output values the workers sent with their events, to inline in the jobs of the steps that read them.
+    const inlineValues = new InlineValues(ctx.runId, 64 * 1024 * 1024);
     let closed = false;
 
     const emit = (event: StepwiseEvent) => ctx.receive(event);
@@ -230,24 +214,7 @@ export class QueueExecutor implements Executor {
       runId: ctx.runId,
       logger,
       onValues: (values) => {
-        for (const { key, attempt, bytes } of values) {
-          // key is refKey(): `${runId}/${step}/${output}` (+ `[mappingKey]`).
-          const stepEnd = key.indexOf('/', ctx.runId.length + 1);
-          if (!key.startsWith(`${ctx.runId}/`) || stepEnd < 0) continue;
-          const step = key.slice(ctx.runId.length + 1, stepEnd);
-          const output = key.slice(stepEnd + 1);
-          let ofStep = inlineByStep.get(step);
-          const known = ofStep?.get(output);
-          if (known && known.attempt > attempt) continue;
-          if (!known && inlineBytes + bytes.length > INLINE_BUDGET) continue;
-          const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
-          inlineBytes += b64.length - (known?.b64.length ?? 0);
-          if (!ofStep) {
-            ofStep = new Map();
-            inlineByStep.set(step, ofStep);
-          }
-          ofStep.set(output, { key, attempt, b64 });
-        }
+        for (const { key, attempt, bytes } of values) inlineValues.put(key, attempt, bytes);
       },
       onEvent: (event) => {
         let entry = event.stepKey === undefined ? undefined : inFlight.get(event.stepKey);
@@ -264,16 +231,13 @@ export class QueueExecutor implements Executor {
             lastEventAt: now,
             fused: true,
           };
-          inFlight.set(rider.task.key, entry);
+          inFlight.set(entry);
         }
         if (entry && event.attempt !== undefined && event.attempt >= entry.attempt) {
           entry.lastEventAt = Date.now();
           if (event.type === 'STEP_START') {
             // A newer attempt's outputs replace the older one's: never inline an older attempt's value.
-            const ofStep = inlineByStep.get(entry.task.key);
-            for (const [output, value] of ofStep ?? []) {
-              if (value.attempt < event.attempt) ofStep?.delete(output);
-            }
+            inlineValues.dropOlderThan(entry.task.key, event.attempt);
             if (event.attempt > entry.attempt) {
               // BullMQ found the job stalled and handed it to another worker: the first one is gone.
               engineEvent(
@@ -284,7 +248,7 @@ export class QueueExecutor implements Executor {
               );
               entry.attempt = event.attempt;
             }
-            entry.startedAt = Date.now();
+            inFlight.started(entry, Date.now());
             entry.workerId = event.workerId;
           }
           if (event.type === 'STEP_SUCCESS' || event.type === 'STEP_FAILURE' || event.type === 'STEP_UP_FOR_RETRY') {
@@ -359,15 +323,19 @@ export class QueueExecutor implements Executor {
       i.delayMs <= 0 && i.data.attempt === 1 && !i.data.chain && i.data.task.tags.priority === undefined;
 
     /**
-     * Bundles ready steps of one queue into shared jobs (StepJobData.batch) when there are far more of them than
-     * worker slots: the steps would wait for a slot anyway, bundles of a quarter of a slot's share still keep every
-     * slot busy to the end, and each bundle pays BullMQ's per-job cost (add, fetch, lock, finish) once.
+     * Bundles ready steps of one queue into shared jobs (StepJobData.batch) when the queue's backlog (this run's
+     * steps enqueued and not started, these included) is far larger than its worker slots: the steps would wait
+     * for a slot anyway, bundles of a quarter of a slot's share of the backlog still keep every slot busy to the
+     * end, and each bundle pays BullMQ's per-job cost (add, fetch, lock, finish, and the coordinator's memory for
+     * all of it) once. The backlog, not this flush alone: in a wide run's steady state each flush holds the few
+     * steps that the last completions let in, behind thousands already waiting.
      */
     const bundle = (queue: string, items: PendingJob[]): PendingJob[] => {
       const slots = slotsByQueue.get(queue) ?? 0;
-      if (slots === 0 || items.length < 8 * slots) return items;
+      const backlog = inFlight.backlog(queue);
+      if (slots === 0 || items.length < 2 || backlog < 8 * slots) return items;
       const candidates = items.filter(eligible);
-      const size = Math.min(MAX_BATCH, Math.floor(candidates.length / (4 * slots)));
+      const size = Math.min(MAX_BATCH, Math.floor(backlog / (4 * slots)));
       if (size < 2) return items;
       const riders = new Set<PendingJob>();
       for (let i = 0; i < candidates.length; i += size) {
@@ -408,7 +376,7 @@ export class QueueExecutor implements Executor {
         // Runs within its carrier's job (the step before it in a chain, or the head of its bundle): wait for its
         // events, the watchdog enqueues it if they never come. Resumed while running there: watch that job.
         if (adoptStarted || !inFlight.has(task.key)) {
-          inFlight.set(task.key, {
+          inFlight.set({
             task,
             queue,
             jobId: rider.carrier,
@@ -426,7 +394,7 @@ export class QueueExecutor implements Executor {
       // Deterministic from the plan: a coordinator resuming the run rebuilds the same chains as the dead one.
       const chain = chainFor(task, queue);
       for (const successor of chain) fused.set(successor.key, { task: successor, carrier: jobId, queue });
-      inFlight.set(task.key, {
+      inFlight.set({
         task,
         queue,
         jobId,
@@ -452,30 +420,10 @@ export class QueueExecutor implements Executor {
           task,
           resources: ctx.plan.resources,
           io,
-          ...inlineFor(task),
+          ...inlineValues.forTask(task),
           ...(chain.length > 0 ? { chain } : {}),
         },
       });
-    };
-
-    const inlineFor = (task: StepTask): { inline?: Record<string, string> } => {
-      if (inlineByStep.size === 0) return {};
-      const inline: Record<string, string> = {};
-      let found = false;
-      const add = (ref: OutputRef) => {
-        const output = ref.mappingKey === undefined ? ref.output : `${ref.output}[${ref.mappingKey}]`;
-        const value = inlineByStep.get(ref.step)?.get(output);
-        if (value) {
-          inline[value.key] = value.b64;
-          found = true;
-        }
-      };
-      for (const name in task.inputs) {
-        const input = task.inputs[name];
-        if (input?.from === 'one') add(input.ref);
-        else if (input?.from === 'many') for (const ref of input.refs) add(ref);
-      }
-      return found ? { inline } : {};
     };
 
     const watchdog = setInterval(() => {

@@ -125,7 +125,7 @@ export class Composition {
       }
       inputs[inputName] = this.bind(alias, inputName, arg);
     }
-    const node: NodeSpec = { name: alias, op, tags: { ...op.tags, ...tags }, inputs, scope: this.scope };
+    const node: NodeSpec = { name: alias, op, tags: nodeTags(op.tags, tags), inputs, scope: this.scope };
     this.nodes.set(alias, node);
     return this.handlesFor(node);
   }
@@ -260,4 +260,16 @@ export function currentComposition(opName: string): Composition {
     );
   }
   return active;
+}
+
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** A node's tags: its op's, then its own; one shared frozen object when both are empty (big generated graphs). */
+export function nodeTags(
+  opTags: Readonly<Record<string, string>>,
+  own?: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  for (const _ in opTags) return { ...opTags, ...own };
+  for (const _ in own) return { ...own };
+  return NO_TAGS;
 }

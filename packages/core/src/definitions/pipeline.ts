@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DefinitionError, GraphError } from '../errors/index.js';
-import { Composition, compose, type InputBinding, type NodeSpec } from './composition.js';
+import { Composition, compose, type InputBinding, type NodeSpec, nodeTags } from './composition.js';
 import { NAME_PATTERN, type OpDefinition } from './op.js';
 import type { ResourceDefinition } from './resource.js';
 
@@ -115,7 +115,7 @@ function nodesFromDeps(
         ? { kind: 'fanIn', sources: source.map(parse) }
         : { kind: 'output', ...parse(source) };
     }
-    nodes.set(nodeName, { name: nodeName, op: def, tags: { ...def.tags }, inputs });
+    nodes.set(nodeName, { name: nodeName, op: def, tags: nodeTags(def.tags), inputs });
   }
   return nodes;
 }

@@ -69,7 +69,7 @@ export async function executeStoredStep(
     }
     throw new NotFoundError(`run ${runId} has no step '${stepKey}' (see: stepwise runs show ${runId})`);
   }
-  const task = node.task;
+  const task = view.state.taskOf(node);
   if (!task) {
     const why =
       node.status === 'SKIPPED'

@@ -82,7 +82,7 @@ function failedClosure(pipeline: PipelineDefinition, done: Map<string, string>, 
         for (const binding of Object.values(node.inputs)) {
           for (const src of sourcesOf(binding)) {
             if (toRun.has(src.node) || !view.state.steps.has(src.node)) continue;
-            if (!view.state.steps.get(src.node)?.produced.has(src.output)) toRun.add(src.node);
+            if (!view.state.steps.get(src.node)?.produced?.includes(src.output)) toRun.add(src.node);
           }
         }
       } else if (upstreamOf(node, pipeline.nodes).some((u) => toRun.has(u))) {

@@ -3,7 +3,7 @@ import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { type EventDataMap, type EventType, makeEvent, type StepwiseEvent } from '../events/events.js';
 import type { Instance } from '../instance/instance.js';
 import type { IOManager } from '../io/io-manager.js';
-import type { ExecutionPlan } from '../plan/plan.js';
+import type { ExecutionPlan, StepTask } from '../plan/plan.js';
 import type { Executor, StepLauncher } from './executor.js';
 import { isTerminal, RunState, type StepNode } from './run-state.js';
 
@@ -131,7 +131,8 @@ export class RunCoordinator {
    */
   private adoptUnfinished(launcher: StepLauncher): void {
     for (const node of this.state.steps.values()) {
-      const task = node.task;
+      if (isTerminal(node.status) || node.status === 'PENDING' || node.status === 'READY') continue;
+      const task = this.state.taskOf(node);
       if (!task) continue;
       if (node.status === 'DISPATCHED' || node.status === 'RUNNING') {
         this.active.add(node);
@@ -169,9 +170,15 @@ export class RunCoordinator {
     this.active.add(node);
     if (event.type === 'STEP_UP_FOR_RETRY') {
       if (this.canceled) this.abandon(node, 'CANCELED');
-      else this.launcher?.launch(node.task ?? failMissingTask(node), event.data.nextAttempt, event.data.delayMs);
+      else this.launcher?.launch(this.taskFor(node), event.data.nextAttempt, event.data.delayMs);
     }
     this.schedulePump();
+  }
+
+  private taskFor(node: StepNode): StepTask {
+    const task = this.state.taskOf(node);
+    if (!task) throw new Error(`internal: step '${node.key}' was dispatched but its inputs are not all available`);
+    return task;
   }
 
   private abandon(node: StepNode, status: 'CANCELED' | 'FAILURE'): void {
@@ -214,7 +221,7 @@ export class RunCoordinator {
         if (!node) break;
         this.state.markDispatched(node);
         this.active.add(node);
-        launcher.launch(node.task ?? failMissingTask(node), node.attempt, 0);
+        launcher.launch(this.taskFor(node), node.attempt, 0);
       }
     }
     if (this.state.finished) {
@@ -242,8 +249,4 @@ export class RunCoordinator {
     this.state.apply(event);
     this.options.sink(event);
   }
-}
-
-function failMissingTask(node: StepNode): never {
-  throw new Error(`internal: step '${node.key}' was dispatched without a task`);
 }

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors/index.js';
 import type { SerializedError } from '../events/events.js';
 import type { IOManager } from '../io/io-manager.js';
 import type { RunOutcome } from './run-coordinator.js';
-import type { RunState } from './run-state.js';
+import { producedOutput, type RunState } from './run-state.js';
 
 export type StepResultStatus = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED' | 'NOT_STARTED';
 
@@ -69,7 +69,7 @@ export function buildRunResult(
   const refsOf = (stepKey: string, name: string) => {
     const node = state.steps.get(stepKey);
     if (!node) throw new NotFoundError(`run ${state.runId} has no step '${stepKey}'`);
-    const produced = node.produced.get(name);
+    const produced = producedOutput(node, name);
     if (produced === undefined || node.status !== 'SUCCESS') {
       throw new NotFoundError(`step '${stepKey}' of run ${state.runId} produced no output '${name}'`);
     }
@@ -104,7 +104,7 @@ export function buildRunResult(
       const jobs: Promise<void>[] = [];
       for (const node of state.steps.values()) {
         if (node.status !== 'SUCCESS') continue;
-        for (const name of node.produced.keys()) {
+        for (const name of node.produced ?? []) {
           jobs.push(load(node.key, name).then((v) => void loaded.set(`${node.key}\0${name}`, v)));
         }
       }

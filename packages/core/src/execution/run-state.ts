@@ -1,5 +1,5 @@
 import type { StepwiseEvent } from '../events/events.js';
-import type { ExecutionPlan, OutputRef, PlanStep, ResolvedInput, StepTask } from '../plan/plan.js';
+import type { ExecutionPlan, OutputRef, PlanInput, PlanStep, ResolvedInput, StepTask } from '../plan/plan.js';
 
 /** Where a step is in its life. The last five are terminal. */
 export type StepStatus =
@@ -20,6 +20,12 @@ export function isTerminal(status: StepStatus): boolean {
   return TERMINAL.has(status);
 }
 
+/** What a step produced for `output`: `true`, the mapping keys of a dynamic output, or undefined. */
+export function producedOutput(node: StepNode, output: string): string[] | true | undefined {
+  if (!node.produced?.includes(output)) return undefined;
+  return node.mappingKeys?.get(output) ?? true;
+}
+
 /** One step of a run: a plan step, or a mapped copy of a template. */
 export interface StepNode {
   readonly key: string;
@@ -30,9 +36,15 @@ export interface StepNode {
   attempt: number;
   /** Upstream steps (and uninstantiated templates) not yet terminal. */
   waiting: number;
-  readonly dependents: StepNode[];
-  /** Outputs this attempt produced; dynamic outputs list their mapping keys in emission order. */
-  produced: Map<string, string[] | true>;
+  /** Steps waiting for this one; allocated with the first. */
+  dependents?: StepNode[];
+  /**
+   * Names of the outputs this attempt produced, allocated with the first; `mappingKeys` holds the keys a dynamic
+   * output emitted, in order. Plain arrays, not a Map per step: a 100,000-step run keeps one node per step.
+   */
+  produced?: string[];
+  mappingKeys?: Map<string, string[]>;
+  /** The step's task while it is ready or in flight (see RunState.taskOf); dropped when it ends. */
   task?: StepTask;
   skipReason?: string;
   startedAt?: number;
@@ -40,7 +52,10 @@ export interface StepNode {
   workerId?: string;
 }
 
-type Evaluation = { kind: 'ready'; task: StepTask } | { kind: 'skip'; reason: string } | { kind: 'blocked' };
+type Evaluation = { kind: 'ready'; task?: StepTask } | { kind: 'skip'; reason: string } | { kind: 'blocked' };
+
+const READY: Evaluation = { kind: 'ready' };
+const BLOCKED: Evaluation = { kind: 'blocked' };
 
 /**
  * The state of one run, driven only by its events: which steps are ready, skipped, running or done.
@@ -124,7 +139,8 @@ export class RunState {
     if (isTerminal(node.status)) return event.type === 'LOG' || event.type === 'MATERIALIZATION';
     if (attempt > node.attempt) {
       node.attempt = attempt;
-      node.produced = new Map();
+      node.produced = undefined;
+      node.mappingKeys = undefined;
     }
     switch (event.type) {
       case 'STEP_RESTARTED':
@@ -137,11 +153,13 @@ export class RunState {
         break;
       case 'STEP_OUTPUT': {
         const { output, mappingKey } = event.data;
-        if (mappingKey === undefined) node.produced.set(output, true);
-        else {
-          const keys = node.produced.get(output);
-          if (Array.isArray(keys)) keys.push(mappingKey);
-          else node.produced.set(output, [mappingKey]);
+        if (!node.produced) node.produced = [output];
+        else if (!node.produced.includes(output)) node.produced.push(output);
+        if (mappingKey !== undefined) {
+          node.mappingKeys ??= new Map();
+          const keys = node.mappingKeys.get(output);
+          if (keys) keys.push(mappingKey);
+          else node.mappingKeys.set(output, [mappingKey]);
         }
         break;
       }
@@ -193,8 +211,6 @@ export class RunState {
       status: 'PENDING',
       attempt: 1,
       waiting: 0,
-      dependents: [],
-      produced: new Map(),
     };
     this.steps.set(key, node);
     this.open++;
@@ -211,7 +227,8 @@ export class RunState {
       const upNode = this.steps.get(this.resolveKey(up, plan, mappingKey));
       if (upNode && !isTerminal(upNode.status)) {
         node.waiting++;
-        upNode.dependents.push(node);
+        if (upNode.dependents) upNode.dependents.push(node);
+        else upNode.dependents = [node];
       }
     }
     return node;
@@ -227,6 +244,7 @@ export class RunState {
   private finish(node: StepNode, status: StepStatus, at: number): void {
     node.status = status;
     node.endedAt = at;
+    node.task = undefined;
     this.open--;
     this.release(node);
   }
@@ -238,7 +256,7 @@ export class RunState {
       const node = work.pop() as StepNode;
       const templates = this.templatesBySource.get(node.key);
       if (templates) this.instantiate(node, templates, work);
-      for (const dep of node.dependents) {
+      for (const dep of node.dependents ?? []) {
         if (--dep.waiting === 0 && dep.status === 'PENDING') this.settle(dep, work);
       }
     }
@@ -252,9 +270,8 @@ export class RunState {
 
   /** Decides a step whose upstream is all terminal: ready, skipped, or never started. */
   private settle(node: StepNode, work: StepNode[]): void {
-    const evaluation = this.evaluate(node);
+    const evaluation = this.evaluate(node, false);
     if (evaluation.kind === 'ready') {
-      node.task = evaluation.task;
       node.status = 'READY';
       this.ready.push(node);
       return;
@@ -276,7 +293,7 @@ export class RunState {
     const created: StepNode[] = [];
     for (const template of templates) {
       const scope = template.scope as { step: string; output: string };
-      const produced = source.status === 'SUCCESS' ? source.produced.get(scope.output) : undefined;
+      const produced = source.status === 'SUCCESS' ? producedOutput(source, scope.output) : undefined;
       const keys = Array.isArray(produced) ? produced : [];
       const copies = keys.map((k) => this.addNode(`${template.key}[${k}]`, template, k));
       created.push(...copies);
@@ -284,7 +301,8 @@ export class RunState {
         for (const copy of copies) {
           if (!isTerminal(copy.status)) {
             collector.waiting++;
-            copy.dependents.push(collector);
+            if (copy.dependents) copy.dependents.push(collector);
+            else copy.dependents = [collector];
           }
         }
         if (--collector.waiting === 0 && collector.status === 'PENDING') this.settle(collector, work);
@@ -293,18 +311,35 @@ export class RunState {
     for (const copy of created) if (copy.waiting === 0 && copy.status === 'PENDING') this.settle(copy, work);
   }
 
-  private evaluate(node: StepNode): Evaluation {
+  /**
+   * The task of a step whose upstream has ended with its inputs available (ready, in flight, or ended after it
+   * ran), else undefined. Built when first asked, at dispatch rather than when the step becomes ready, and kept
+   * until the step ends: a wide run holds tasks only for the steps in flight. The upstream of such a step is
+   * terminal, and terminal steps never change, so a task built later is the one that would have been built then.
+   */
+  taskOf(node: StepNode): StepTask | undefined {
+    if (node.task) return node.task;
+    if (node.status === 'PENDING' || node.status === 'SKIPPED' || node.status === 'NOT_STARTED') return undefined;
+    const evaluation = this.evaluate(node, true);
+    if (evaluation.kind !== 'ready') return undefined;
+    if (!isTerminal(node.status)) node.task = evaluation.task;
+    return evaluation.task;
+  }
+
+  /** Decides whether `node` can run; with `build`, builds its task when it can (deciding alone builds none). */
+  private evaluate(node: StepNode, build: boolean): Evaluation {
     const plan = node.plan;
     for (const up of plan.upstream) {
       const upPlan = this.planSteps.get(up);
       if (upPlan?.scope && upPlan.scope.step !== plan.scope?.step) continue;
       const upNode = this.steps.get(this.resolveKey(up, plan, node.mappingKey));
       if (upNode && (upNode.status === 'FAILURE' || upNode.status === 'CANCELED' || upNode.status === 'NOT_STARTED')) {
-        return { kind: 'blocked' };
+        return BLOCKED;
       }
     }
     const inputs: Record<string, ResolvedInput> = {};
-    for (const [name, input] of Object.entries(plan.inputs)) {
+    for (const name in plan.inputs) {
+      const input = plan.inputs[name] as PlanInput;
       switch (input.from) {
         case 'config':
           inputs[name] = { from: 'config', value: input.value };
@@ -336,13 +371,14 @@ export class RunState {
           break;
         case 'collect': {
           const refs = this.collectRefs(input.step, input.output);
-          if (refs === 'blocked') return { kind: 'blocked' };
+          if (refs === 'blocked') return BLOCKED;
           if (refs === 'skipped') return { kind: 'skip', reason: `input '${name}': '${input.step}' was skipped` };
           inputs[name] = { from: 'many', refs };
           break;
         }
       }
     }
+    if (!build) return READY;
     const task: StepTask = {
       runId: this.runId,
       key: node.key,
@@ -364,7 +400,7 @@ export class RunState {
     if (reusedRun !== undefined && !this.planSteps.has(step)) return { runId: reusedRun, step, output };
     const key = this.resolveKey(step, from, mappingKey);
     const up = this.steps.get(key);
-    if (up?.status !== 'SUCCESS' || !up.produced.has(output)) return undefined;
+    if (up?.status !== 'SUCCESS' || !up.produced?.includes(output)) return undefined;
     return { runId: this.runId, step: key, output };
   }
 
@@ -376,16 +412,16 @@ export class RunState {
     if (!source || source.status === 'SKIPPED') return 'skipped';
     if (source.status !== 'SUCCESS') return 'blocked';
     if (!plan?.scope) {
-      const keys = source.produced.get(output);
+      const keys = producedOutput(source, output);
       return (Array.isArray(keys) ? keys : []).map((k) => ({ runId: this.runId, step, output, mappingKey: k }));
     }
-    const keys = source.produced.get(plan.scope.output);
+    const keys = producedOutput(source, plan.scope.output);
     const refs: OutputRef[] = [];
     for (const k of Array.isArray(keys) ? keys : []) {
       const copy = this.steps.get(`${step}[${k}]`);
       if (!copy) continue;
       if (copy.status === 'FAILURE' || copy.status === 'CANCELED' || copy.status === 'NOT_STARTED') return 'blocked';
-      if (copy.status === 'SUCCESS' && copy.produced.has(output)) {
+      if (copy.status === 'SUCCESS' && copy.produced?.includes(output)) {
         refs.push({ runId: this.runId, step: copy.key, output });
       }
     }

@@ -1,0 +1,89 @@
+import type { OutputRef, StepTask } from '@stepwise/core';
+
+/** One small output value a worker sent with its events. */
+interface InlineValue {
+  /** `name`, or `name[mappingKey]` for an item of a dynamic output. */
+  output: string;
+  attempt: number;
+  b64: string;
+}
+
+/**
+ * Small output values the workers sent with their events, kept by the coordinator to put in the jobs of the steps
+ * that read them (a worker then loads nothing from Redis). Kept per step as one value, or a list when the step
+ * produced several: a run of 100,000 steps holds 100,000 of them, so no Map per step and no key string.
+ */
+export class InlineValues {
+  private readonly byStep = new Map<string, InlineValue | InlineValue[]>();
+  private bytes = 0;
+
+  constructor(
+    private readonly runId: string,
+    /** Most bytes (base64) kept; values past it are not kept, and their readers load them from Redis. */
+    private readonly budget: number,
+  ) {}
+
+  /** Keeps the value stored under `key` (an IO ref key: `${runId}/${step}/${output}`) unless a newer one is kept. */
+  put(key: string, attempt: number, bytes: Uint8Array): void {
+    const { runId } = this;
+    const stepEnd = key.indexOf('/', runId.length + 1);
+    if (!key.startsWith(`${runId}/`) || stepEnd < 0) return;
+    const step = key.slice(runId.length + 1, stepEnd);
+    const output = key.slice(stepEnd + 1);
+    const held = this.byStep.get(step);
+    const known = find(held, output);
+    if (known && known.attempt > attempt) return;
+    if (!known && this.bytes + bytes.length > this.budget) return;
+    const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+    if (known) {
+      this.bytes += b64.length - known.b64.length;
+      known.attempt = attempt;
+      known.b64 = b64;
+      return;
+    }
+    this.bytes += b64.length;
+    const value: InlineValue = { output, attempt, b64 };
+    if (held === undefined) this.byStep.set(step, value);
+    else if (Array.isArray(held)) held.push(value);
+    else this.byStep.set(step, [held, value]);
+  }
+
+  /** A new attempt of `step` started: its older attempts' values must not reach any reader. */
+  dropOlderThan(step: string, attempt: number): void {
+    const held = this.byStep.get(step);
+    if (held === undefined) return;
+    const kept = (Array.isArray(held) ? held : [held]).filter((v) => {
+      if (v.attempt >= attempt) return true;
+      this.bytes -= v.b64.length;
+      return false;
+    });
+    if (kept.length === 0) this.byStep.delete(step);
+    else this.byStep.set(step, kept.length === 1 ? (kept[0] as InlineValue) : kept);
+  }
+
+  /** The values `task` reads that are kept here, by IO ref key, for its job's `inline` field. */
+  forTask(task: StepTask): { inline?: Record<string, string> } {
+    if (this.byStep.size === 0) return {};
+    let inline: Record<string, string> | undefined;
+    const add = (ref: OutputRef) => {
+      if (ref.runId !== this.runId) return;
+      const output = ref.mappingKey === undefined ? ref.output : `${ref.output}[${ref.mappingKey}]`;
+      const value = find(this.byStep.get(ref.step), output);
+      if (!value) return;
+      inline ??= {};
+      inline[`${this.runId}/${ref.step}/${output}`] = value.b64;
+    };
+    for (const name in task.inputs) {
+      const input = task.inputs[name];
+      if (input?.from === 'one') add(input.ref);
+      else if (input?.from === 'many') for (const ref of input.refs) add(ref);
+    }
+    return inline ? { inline } : {};
+  }
+}
+
+function find(held: InlineValue | InlineValue[] | undefined, output: string): InlineValue | undefined {
+  if (held === undefined) return undefined;
+  if (!Array.isArray(held)) return held.output === output ? held : undefined;
+  return held.find((v) => v.output === output);
+}
