@@ -44,11 +44,15 @@ async function main(): Promise<RssFigures> {
   const baseline = process.memoryUsage().rss;
   let peakRss = baseline;
   let peakHeap = process.memoryUsage().heapUsed;
+  let atPeak = process.memoryUsage();
   let samples = 0;
   const sample = () => {
     const m = process.memoryUsage();
     samples++;
-    if (m.rss > peakRss) peakRss = m.rss;
+    if (m.rss > peakRss) {
+      peakRss = m.rss;
+      atPeak = m;
+    }
     if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
   };
   const timer = setInterval(sample, 100);
@@ -77,6 +81,12 @@ async function main(): Promise<RssFigures> {
     maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
     baselineRssMB: baseline / MB,
     peakHeapUsedMB: peakHeap / MB,
+    atPeakMB: {
+      heapTotal: atPeak.heapTotal / MB,
+      heapUsed: atPeak.heapUsed / MB,
+      external: atPeak.external / MB,
+      arrayBuffers: atPeak.arrayBuffers / MB,
+    },
     samples,
     wallMs,
     stepsPerSec: (pipeline.nodes.size / wallMs) * 1000,

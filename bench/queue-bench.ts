@@ -11,7 +11,9 @@
  * Also measured here: the coordinator's peak RSS during a large wide queue run, in a fresh child process
  * (coordinator-rss.ts) so that nothing else this benchmark did is in its heap.
  */
+
 import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executePipeline, type PipelineDefinition } from '@stepwise/core';
@@ -26,8 +28,9 @@ import type { Dag } from './workloads.js';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const STEPWISE_BIN = join(REPO, 'packages/core/bin/stepwise.js');
 export const WORKLOADS_FILE = fileURLToPath(new URL('./queue-workloads.ts', import.meta.url));
-const RSS_CHILD = fileURLToPath(new URL('./coordinator-rss.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
+// Built by `npm run bench` (bench/tsconfig.json) and run on plain node: the figure is Stepwise's coordinator, not tsx's
+// loader (about 40 MB more RSS under tsx).
+const RSS_CHILD = fileURLToPath(new URL('./dist/coordinator-rss.js', import.meta.url));
 /** Bound on workers becoming live (loading tsx and the workloads file, connecting). */
 const WORKERS_LIVE_TIMEOUT_MS = 60_000;
 
@@ -338,6 +341,8 @@ export interface RssFigures {
   baselineRssMB: number;
   /** Peak V8 heap used during the run, in MB. */
   peakHeapUsedMB: number;
+  /** process.memoryUsage() at the RSS peak, in MB: what of the RSS is V8's heap and what lies outside it. */
+  atPeakMB: { heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   samples: number;
   wallMs: number;
   stepsPerSec: number;
@@ -368,8 +373,13 @@ export async function measureCoordinatorRss(options: {
     (await WorkerSet.start({ redisUrl: options.redisUrl, prefix: options.prefix, count: 2, concurrency: 8, env }));
   const prefix = workers.options.prefix;
   try {
+    if (!existsSync(RSS_CHILD)) {
+      throw new Error(
+        `${RSS_CHILD} is not built: run the benchmark with \`npm run bench\` (or tsc -p bench/tsconfig.json)`,
+      );
+    }
     const child = fork(RSS_CHILD, [], {
-      execArgv: ['--import', TSX_LOADER],
+      execArgv: [],
       env: {
         ...process.env,
         ...env,

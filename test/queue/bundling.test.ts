@@ -1,6 +1,6 @@
 // Ready steps far outnumbering the worker slots share BullMQ jobs (StepJobData.batch): what that must not change.
 import { executePipeline, type StepwiseEvent } from '@stepwise/core';
-import { RedisKeys, type StepJobData } from '@stepwise/executor-queue';
+import { QueueExecutor, RedisKeys, type StepJobData } from '@stepwise/executor-queue';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -140,5 +140,28 @@ describe('bundled steps', () => {
       await queue.close();
       redis.disconnect();
     }
+  });
+
+  it('keeps in flight 32 steps per live worker slot (at least 1,000) unless maxStepsInFlight is set', async () => {
+    const executor = new QueueExecutor({ redisUrl, prefix, lockDurationMs: 1_000 });
+    expect(executor.maxConcurrent).toBe(1_000);
+    spawnWorker({ redisUrl, prefix, name: 'wide1', concurrency: 40 });
+    spawnWorker({ redisUrl, prefix, name: 'wide2', concurrency: 10 });
+    await waitForWorkers(redisUrl, prefix, ['wide1', 'wide2']);
+    let during: number | undefined;
+    const result = await within(
+      executePipeline(bundled, {
+        executor,
+        onEvent: (e) => {
+          if (e.type === 'STEP_START') during ??= executor.maxConcurrent;
+        },
+      }),
+      30_000,
+      'the run',
+    );
+    expect(result.status).toBe('SUCCESS');
+    expect(during).toBe(32 * 50);
+    const fixed = new QueueExecutor({ redisUrl, prefix, maxStepsInFlight: 7 });
+    expect(fixed.maxConcurrent).toBe(7);
   });
 });

@@ -11,7 +11,11 @@ export interface QueueExecutorOptions {
   defaultQueue?: string;
   /** Lock a worker holds on a step; a worker silent this long is presumed lost and its step re-run. Default 30,000. */
   lockDurationMs?: number;
-  /** Steps of the run queued or running at once. Default 10,000. */
+  /**
+   * Steps of the run queued or running at once. Default: 32 per worker slot serving the run's queues (from the
+   * worker registry, re-read every 2 s), at least 1,000. Each step in flight costs the coordinator memory (about
+   * half a kilobyte), so a backlog far beyond what the workers can take only costs.
+   */
   maxStepsInFlight?: number;
   /**
    * Fail a step still waiting in its queue after this long (no worker took it); 0 waits forever.
@@ -24,7 +28,13 @@ export interface QueueExecutorOptions {
   watchIntervalMs?: number;
 }
 
-export type ResolvedQueueOptions = Required<QueueExecutorOptions>;
+export type ResolvedQueueOptions = Required<Omit<QueueExecutorOptions, 'maxStepsInFlight'>> &
+  Pick<QueueExecutorOptions, 'maxStepsInFlight'>;
+
+/** In-flight steps per live worker slot when maxStepsInFlight is not set: two full bundles each. */
+export const IN_FLIGHT_PER_SLOT = 32;
+/** Least in-flight steps when maxStepsInFlight is not set (workers not registered yet count as none). */
+export const MIN_IN_FLIGHT = 1_000;
 
 export function resolveQueueOptions(options: QueueExecutorOptions = {}): ResolvedQueueOptions {
   return {
@@ -32,7 +42,7 @@ export function resolveQueueOptions(options: QueueExecutorOptions = {}): Resolve
     prefix: options.prefix ?? DEFAULT_PREFIX,
     defaultQueue: options.defaultQueue ?? 'default',
     lockDurationMs: options.lockDurationMs ?? 30_000,
-    maxStepsInFlight: options.maxStepsInFlight ?? 10_000,
+    maxStepsInFlight: options.maxStepsInFlight,
     queueTimeoutMs: options.queueTimeoutMs ?? 300_000,
     noWorkerGraceMs: options.noWorkerGraceMs ?? 10_000,
     watchIntervalMs: options.watchIntervalMs ?? 1_000,

@@ -18,7 +18,13 @@ import { EventConsumer } from './event-consumer.js';
 import { type InFlight, InFlightSteps } from './in-flight.js';
 import { InlineValues } from './inline-values.js';
 import { RedisKeys } from './keys.js';
-import { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
+import {
+  IN_FLIGHT_PER_SLOT,
+  MIN_IN_FLIGHT,
+  type QueueExecutorOptions,
+  type ResolvedQueueOptions,
+  resolveQueueOptions,
+} from './options.js';
 import { createRedis, redactUrl } from './redis-connection.js';
 import { RedisIOManager } from './redis-io-manager.js';
 import { type IOLocation, type StepJobData, WIRE_VERSION } from './wire.js';
@@ -64,14 +70,19 @@ export function jobIdOf(runId: string, stepKey: string, attempt: number): string
  */
 export class QueueExecutor implements Executor {
   readonly kind = 'queue';
-  readonly maxConcurrent: number;
   readonly options: ResolvedQueueOptions;
   private redisIO?: RedisIOManager;
   private commands?: Redis;
+  /** Live worker slots serving the run's queues, as last read from the registry. */
+  private slots = 0;
 
   constructor(options: QueueExecutorOptions = {}) {
     this.options = resolveQueueOptions(options);
-    this.maxConcurrent = this.options.maxStepsInFlight;
+  }
+
+  /** Read by the coordinator at each dispatch: follows the workers' slots unless set (see maxStepsInFlight). */
+  get maxConcurrent(): number {
+    return this.options.maxStepsInFlight ?? Math.max(MIN_IN_FLIGHT, IN_FLIGHT_PER_SLOT * this.slots);
   }
 
   private connection(): Redis {
@@ -168,19 +179,22 @@ export class QueueExecutor implements Executor {
     // Worker slots serving each queue (from the registry): what decides whether ready steps share jobs (bundle).
     const slotsByQueue = new Map<string, number>();
     let slotsAt = 0;
+    const runQueues = new Set(ctx.plan.steps.map((step) => step.tags.queue ?? options.defaultQueue));
     const refreshSlots = async () => {
       slotsAt = Date.now();
       const live = await listWorkers(commands, keys);
       slotsByQueue.clear();
+      let slots = 0;
       for (const w of live) {
         if (w.draining) continue;
         for (const q of w.queues) slotsByQueue.set(q, (slotsByQueue.get(q) ?? 0) + w.concurrency);
+        if (w.queues.some((q) => runQueues.has(q))) slots += w.concurrency;
       }
+      this.slots = slots;
       return live;
     };
     const relearnRiders = async () => {
-      const names = new Set(ctx.plan.steps.map((step) => step.tags.queue ?? options.defaultQueue));
-      for (const name of names) {
+      for (const name of runQueues) {
         if (!QUEUE_NAME.test(name)) continue;
         const jobs = await queueFor(name).getJobs(['waiting', 'active', 'prioritized', 'delayed']);
         for (const job of jobs) {
