@@ -21,6 +21,11 @@ export class InlineValues {
     private readonly runId: string,
     /** Most bytes (base64) kept; values past it are not kept, and their readers load them from Redis. */
     private readonly budget: number,
+    /**
+     * Most bytes (keys and base64) put in one job; a step reading more (a fan-in of 100,000) loads the rest from
+     * Redis, rather than the coordinator building, encoding and sending a job of many megabytes at once.
+     */
+    private readonly perJob = 1024 * 1024,
   ) {}
 
   /** Keeps the value stored under `key` (an IO ref key: `${runId}/${step}/${output}`) unless a newer one is kept. */
@@ -65,13 +70,16 @@ export class InlineValues {
   forTask(task: StepTask): { inline?: Record<string, string> } {
     if (this.byStep.size === 0) return {};
     let inline: Record<string, string> | undefined;
+    let bytes = 0;
     const add = (ref: OutputRef) => {
-      if (ref.runId !== this.runId) return;
+      if (ref.runId !== this.runId || bytes >= this.perJob) return;
       const output = ref.mappingKey === undefined ? ref.output : `${ref.output}[${ref.mappingKey}]`;
       const value = find(this.byStep.get(ref.step), output);
       if (!value) return;
       inline ??= {};
-      inline[`${this.runId}/${ref.step}/${output}`] = value.b64;
+      const key = `${this.runId}/${ref.step}/${output}`;
+      inline[key] = value.b64;
+      bytes += key.length + value.b64.length;
     };
     for (const name in task.inputs) {
       const input = task.inputs[name];

@@ -5,6 +5,8 @@ import {
   type IOManager,
   type LaunchContext,
   makeEvent,
+  type PlanOutput,
+  type PlanStep,
   type SerializedError,
   type StepLauncher,
   type StepTask,
@@ -126,29 +128,19 @@ export class QueueExecutor implements Executor {
     const inFlight = new InFlightSteps();
     // Steps that ride in another step's job (see chainFor), by key: the task and that job's id.
     const fused = new Map<string, { task: StepTask; carrier: string; queue: string }>();
-    const planByKey = new Map(ctx.plan.steps.map((step) => [step.key, step]));
-    const dependents = new Map<string, string[]>();
-    for (const step of ctx.plan.steps) {
-      for (const up of step.upstream) {
-        const list = dependents.get(up);
-        if (list) list.push(step.key);
-        else dependents.set(up, [step.key]);
-      }
-    }
+    const chainNext = chainLinks(ctx.plan.steps);
     /**
      * The successors a worker can run right after `task` on its own: a chain where each step is the only one
      * downstream of the previous, reads only its output (or config), and goes to the same queue.
      */
     const chainFor = (task: StepTask, queue: string): StepTask[] => {
       const chain: StepTask[] = [];
-      if (task.mappingKey !== undefined) return chain;
-      let current = planByKey.get(task.planKey);
-      while (current && chain.length < MAX_CHAIN) {
+      if (task.mappingKey !== undefined || chainNext.size === 0) return chain;
+      let current: { key: string; outputs: readonly PlanOutput[] } = { key: task.planKey, outputs: task.outputs };
+      while (chain.length < MAX_CHAIN) {
         if (current.outputs.some((o) => o.dynamic)) break;
-        const downstream = dependents.get(current.key);
-        const next = downstream?.length === 1 ? planByKey.get(downstream[0] as string) : undefined;
-        if (!next || next.scope || next.upstream.length !== 1 || (next.tags.queue ?? options.defaultQueue) !== queue)
-          break;
+        const next = chainNext.get(current.key);
+        if (!next || (next.tags.queue ?? options.defaultQueue) !== queue) break;
         if (inFlight.has(next.key)) break;
         const inputs: StepTask['inputs'] = {};
         const from: string = current.key;
@@ -581,6 +573,25 @@ export class QueueExecutor implements Executor {
     this.commands = undefined;
     this.redisIO = undefined;
   }
+}
+
+/**
+ * The links U -> D of the plan where D is U's only dependent and U is D's only upstream (D not a mapped template):
+ * the chains a worker may run on its own. Only such links are kept, so a wide plan holds no index of its steps.
+ */
+function chainLinks(steps: readonly PlanStep[]): Map<string, PlanStep> {
+  const links = new Map<string, PlanStep>();
+  for (const step of steps) {
+    const [up] = step.upstream;
+    if (step.upstream.length === 1 && !step.scope && up !== undefined && !links.has(up)) links.set(up, step);
+  }
+  if (links.size === 0) return links;
+  const dependents = new Map<string, number>();
+  for (const step of steps) {
+    for (const up of step.upstream) if (links.has(up)) dependents.set(up, (dependents.get(up) ?? 0) + 1);
+  }
+  for (const [up, count] of dependents) if (count > 1) links.delete(up);
+  return links;
 }
 
 /** BullMQ priority from the `priority` tag: higher tag values run first; no tag, no priority (the fast path). */

@@ -65,7 +65,8 @@ const BLOCKED: Evaluation = { kind: 'blocked' };
 export class RunState {
   readonly steps = new Map<string, StepNode>();
   canceling = false;
-  private readonly planSteps = new Map<string, PlanStep>();
+  /** Plan steps copied per item of a dynamic output (the others are found through their node). */
+  private readonly templates = new Map<string, PlanStep>();
   /** Dynamic source step key -> templates in its scope, in plan order. */
   private readonly templatesBySource = new Map<string, PlanStep[]>();
   /** Template key -> steps outside the scope that collect it. */
@@ -80,8 +81,8 @@ export class RunState {
     readonly runId: string,
   ) {
     for (const step of plan.steps) {
-      this.planSteps.set(step.key, step);
       if (step.scope) {
+        this.templates.set(step.key, step);
         const list = this.templatesBySource.get(step.scope.step);
         if (list) list.push(step);
         else this.templatesBySource.set(step.scope.step, [step]);
@@ -215,7 +216,7 @@ export class RunState {
     this.steps.set(key, node);
     this.open++;
     for (const up of plan.upstream) {
-      const upPlan = this.planSteps.get(up);
+      const upPlan = this.planStep(up);
       if (upPlan?.scope && upPlan.scope.step !== plan.scope?.step) {
         // Collecting a template: wait for it to be instantiated, then for each copy.
         node.waiting++;
@@ -234,10 +235,15 @@ export class RunState {
     return node;
   }
 
+  /** The plan step `key`, or undefined when it is not in the plan. */
+  private planStep(key: string): PlanStep | undefined {
+    return this.templates.get(key) ?? this.steps.get(key)?.plan;
+  }
+
   /** The key of upstream plan step `up` as seen from a copy with `mappingKey` of a template in the same scope. */
   private resolveKey(up: string, from: PlanStep, mappingKey: string | undefined): string {
     if (mappingKey === undefined || !from.scope) return up;
-    const upPlan = this.planSteps.get(up);
+    const upPlan = this.planStep(up);
     return upPlan?.scope && upPlan.scope.step === from.scope.step ? `${up}[${mappingKey}]` : up;
   }
 
@@ -330,7 +336,7 @@ export class RunState {
   private evaluate(node: StepNode, build: boolean): Evaluation {
     const plan = node.plan;
     for (const up of plan.upstream) {
-      const upPlan = this.planSteps.get(up);
+      const upPlan = this.planStep(up);
       if (upPlan?.scope && upPlan.scope.step !== plan.scope?.step) continue;
       const upNode = this.steps.get(this.resolveKey(up, plan, node.mappingKey));
       if (upNode && (upNode.status === 'FAILURE' || upNode.status === 'CANCELED' || upNode.status === 'NOT_STARTED')) {
@@ -397,7 +403,7 @@ export class RunState {
   /** The ref of an upstream output, or undefined when it was skipped or not produced. */
   private refFor(step: string, output: string, from: PlanStep, mappingKey: string | undefined): OutputRef | undefined {
     const reusedRun = this.plan.reuse[step];
-    if (reusedRun !== undefined && !this.planSteps.has(step)) return { runId: reusedRun, step, output };
+    if (reusedRun !== undefined && !this.planStep(step)) return { runId: reusedRun, step, output };
     const key = this.resolveKey(step, from, mappingKey);
     const up = this.steps.get(key);
     if (up?.status !== 'SUCCESS' || !up.produced?.includes(output)) return undefined;
@@ -406,7 +412,7 @@ export class RunState {
 
   /** Refs of every item of a dynamic output, or of every copy of a template's output, in mapping-key order. */
   private collectRefs(step: string, output: string): OutputRef[] | 'blocked' | 'skipped' {
-    const plan = this.planSteps.get(step);
+    const plan = this.planStep(step);
     const sourceKey = plan?.scope ? plan.scope.step : step;
     const source = this.steps.get(sourceKey);
     if (!source || source.status === 'SKIPPED') return 'skipped';
