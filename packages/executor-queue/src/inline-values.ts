@@ -6,6 +6,8 @@ interface InlineValue {
   output: string;
   attempt: number;
   b64: string;
+  /** Its IO ref key, built when a job first carries it (most values of a wide run never are) and kept after. */
+  key?: string;
 }
 
 /**
@@ -77,7 +79,8 @@ export class InlineValues {
       const value = find(this.byStep.get(ref.step), output);
       if (!value) return;
       inline ??= {};
-      const key = `${this.runId}/${ref.step}/${output}`;
+      value.key ??= `${this.runId}/${ref.step}/${output}`;
+      const key = value.key;
       inline[key] = value.b64;
       bytes += key.length + value.b64.length;
     };
