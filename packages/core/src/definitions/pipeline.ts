@@ -86,6 +86,8 @@ export function pipeline(options: PipelineOptions): PipelineDefinition {
   });
 }
 
+const NO_INPUTS: Record<string, InputBinding> = Object.freeze({}) as Record<string, InputBinding>;
+
 function nodesFromDeps(
   pipelineName: string,
   declared: Record<string, { readonly definition: OpDefinition } | OpDefinition>,
@@ -115,7 +117,9 @@ function nodesFromDeps(
         ? { kind: 'fanIn', sources: source.map(parse) }
         : { kind: 'output', ...parse(source) };
     }
-    nodes.set(nodeName, { name: nodeName, op: def, tags: nodeTags(def.tags), inputs });
+    // A source step (no inputs) shares one frozen empty object: generated graphs have 100,000 of them.
+    const bound = Object.keys(inputs).length > 0 ? inputs : NO_INPUTS;
+    nodes.set(nodeName, { name: nodeName, op: def, tags: nodeTags(def.tags), inputs: bound });
   }
   return nodes;
 }
