@@ -358,6 +358,14 @@ export class RunState {
           break;
         }
         case 'fanIn': {
+          if (!build) {
+            // Deciding only: one produced source is enough (a 100,000-way fan-in builds its refs once, at dispatch).
+            const any = input.sources.some((s) => this.refFor(s.step, s.output, plan, node.mappingKey) !== undefined);
+            if (!any && input.sources.length > 0) {
+              return { kind: 'skip', reason: `input '${name}': none of its sources was produced` };
+            }
+            break;
+          }
           const refs: OutputRef[] = [];
           for (const s of input.sources) {
             const ref = this.refFor(s.step, s.output, plan, node.mappingKey);
