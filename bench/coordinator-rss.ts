@@ -45,18 +45,20 @@ async function main(): Promise<RssFigures> {
   let peakRss = baseline;
   let peakHeap = process.memoryUsage().heapUsed;
   let atPeak = process.memoryUsage();
+  let peakAt = 0;
   let samples = 0;
   const sample = () => {
     const m = process.memoryUsage();
     samples++;
     if (m.rss > peakRss) {
       peakRss = m.rss;
+      peakAt = performance.now();
       atPeak = m;
     }
     if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
   };
-  const timer = setInterval(sample, 100);
   const t0 = performance.now();
+  const timer = setInterval(sample, 100);
   let status: string;
   try {
     const result = await executePipeline(pipeline, {
@@ -81,6 +83,7 @@ async function main(): Promise<RssFigures> {
     maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
     baselineRssMB: baseline / MB,
     peakHeapUsedMB: peakHeap / MB,
+    peakAtFraction: (peakAt - t0) / wallMs,
     atPeakMB: {
       heapTotal: atPeak.heapTotal / MB,
       heapUsed: atPeak.heapUsed / MB,

@@ -341,6 +341,8 @@ export interface RssFigures {
   baselineRssMB: number;
   /** Peak V8 heap used during the run, in MB. */
   peakHeapUsedMB: number;
+  /** When the sampled peak came, as a fraction of the run's wall time (above 1: after the run, while returning). */
+  peakAtFraction: number;
   /** process.memoryUsage() at the RSS peak, in MB: what of the RSS is V8's heap and what lies outside it. */
   atPeakMB: { heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   samples: number;

@@ -302,7 +302,7 @@ async function main(): Promise<number> {
           `   ${storage} storage: ${int(figures.steps)} steps in ${(figures.wallMs / 1000).toFixed(1)} s (${int(figures.stepsPerSec)} steps/s): ` +
             `peak RSS ${figures.peakRssMB.toFixed(0)} MB (sampled every 100 ms; ru_maxrss ${figures.maxRssMB.toFixed(0)} MB), ` +
             `RSS before the run ${figures.baselineRssMB.toFixed(0)} MB, peak heap used ${figures.peakHeapUsedMB.toFixed(0)} MB; ` +
-            `at the RSS peak: heap ${figures.atPeakMB.heapUsed.toFixed(0)} used of ${figures.atPeakMB.heapTotal.toFixed(0)}, ` +
+            `at the RSS peak (${Math.round(figures.peakAtFraction * 100)}% of the run): heap ${figures.atPeakMB.heapUsed.toFixed(0)} used of ${figures.atPeakMB.heapTotal.toFixed(0)}, ` +
             `external ${figures.atPeakMB.external.toFixed(0)} (array buffers ${figures.atPeakMB.arrayBuffers.toFixed(0)})`,
         );
         runs.push(figures);
@@ -374,6 +374,7 @@ async function main(): Promise<number> {
               maxRssMB: round(r.maxRssMB, 1),
               baselineRssMB: round(r.baselineRssMB, 1),
               peakHeapUsedMB: round(r.peakHeapUsedMB, 1),
+              peakAtFraction: round(r.peakAtFraction, 2),
               atPeakMB: Object.fromEntries(Object.entries(r.atPeakMB).map(([k, v]) => [k, round(v, 1)])),
               samples: r.samples,
               wallMs: round(r.wallMs, 0),
