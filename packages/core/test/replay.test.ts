@@ -5,6 +5,7 @@ import {
   makeEvent,
   op,
   pipeline,
+  RunState,
   replayStoredRun,
   STEP_REEXECUTED,
   type StepwiseEvent,
@@ -74,5 +75,27 @@ describe('replayStoredRun', () => {
     expect(replayStoredRun(plan, runId, [...failed, ...ran('twice', 2)]).state.steps.get('twice')?.status).toBe(
       'FAILURE',
     );
+  });
+});
+
+describe('RunState tasks', () => {
+  it('builds a step task when it is dispatched, keeps it while in flight and drops it when the step ends', () => {
+    const state = new RunState(plan, runId);
+    const first = state.nextReady();
+    expect(first?.key).toBe('one');
+    expect(first?.task).toBeUndefined();
+    const node = first as NonNullable<typeof first>;
+    const task = state.taskOf(node);
+    expect(task).toMatchObject({ key: 'one', op: 'one', inputs: {} });
+    state.markDispatched(node);
+    expect(node.task).toBe(task);
+    for (const e of ran('one', 1)) state.apply(e);
+    expect(node.task).toBeUndefined();
+    // The successor's inputs point at the output that was produced; a finished step's task can be rebuilt
+    // (execute-step runs one step of a stored run again).
+    const next = state.nextReady() as NonNullable<ReturnType<RunState['nextReady']>>;
+    expect(state.taskOf(next)?.inputs).toEqual({ x: { from: 'one', ref: { runId, step: 'one', output: 'result' } } });
+    expect(state.taskOf(node)?.key).toBe('one');
+    expect(node.task).toBeUndefined();
   });
 });

@@ -40,7 +40,8 @@ export class InlineValues {
     const held = this.byStep.get(step);
     const known = find(held, output);
     if (known && known.attempt > attempt) return;
-    if (!known && this.bytes + bytes.length > this.budget) return;
+    // The budget counts base64 characters, as kept.
+    if (!known && this.bytes + Math.ceil(bytes.length / 3) * 4 > this.budget) return;
     const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
     if (known) {
       this.bytes += b64.length - known.b64.length;

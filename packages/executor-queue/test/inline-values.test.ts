@@ -1,0 +1,57 @@
+// Small output values the coordinator puts in the jobs of the steps that read them.
+import type { StepTask } from '@stepwise/core';
+import { describe, expect, it } from 'vitest';
+import { InlineValues } from '../src/inline-values.js';
+
+const RUN = 'run-1';
+
+function task(key: string, inputs: StepTask['inputs'] = {}): StepTask {
+  return { runId: RUN, key, planKey: key, op: 'noop', inputs, outputs: [], config: null, tags: {} };
+}
+
+describe('InlineValues', () => {
+  const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
+  const one = (step: string) => ({ from: 'one' as const, ref: { runId: RUN, step, output: 'result' } });
+
+  it('gives a task the values of the refs it reads, keyed by IO ref key, and only those of its run', () => {
+    const values = new InlineValues(RUN, 1 << 20);
+    values.put(`${RUN}/a/result`, 1, bytes(2));
+    values.put(`${RUN}/b/out`, 1, bytes(1, 7));
+    values.put(`${RUN}/b/items[k1]`, 1, bytes(1, 9));
+    values.put('other-run/a/result', 1, bytes(1));
+    const t = task('c', {
+      x: one('a'),
+      y: { from: 'many', refs: [{ runId: RUN, step: 'b', output: 'items', mappingKey: 'k1' }] },
+      z: { from: 'one', ref: { runId: 'parent-run', step: 'a', output: 'result' } },
+      w: { from: 'config', value: 3 },
+    });
+    expect(values.forTask(t)).toEqual({
+      inline: {
+        [`${RUN}/a/result`]: Buffer.from(bytes(2)).toString('base64'),
+        [`${RUN}/b/items[k1]`]: Buffer.from(bytes(1, 9)).toString('base64'),
+      },
+    });
+    expect(values.forTask(task('d', { x: one('missing') }))).toEqual({});
+  });
+
+  it('keeps the newest attempt, drops older attempts when a new one starts, and respects its budgets', () => {
+    const values = new InlineValues(RUN, 10, 10);
+    values.put(`${RUN}/a/result`, 2, bytes(1, 2));
+    values.put(`${RUN}/a/result`, 1, bytes(1, 1));
+    expect(values.forTask(task('x', { v: one('a') })).inline?.[`${RUN}/a/result`]).toBe(
+      Buffer.from([2]).toString('base64'),
+    );
+    values.dropOlderThan('a', 3);
+    expect(values.forTask(task('x', { v: one('a') }))).toEqual({});
+    // Total budget (10 base64 bytes): the third value of 4 bytes does not fit.
+    values.put(`${RUN}/p/result`, 1, bytes(1));
+    values.put(`${RUN}/q/result`, 1, bytes(1));
+    values.put(`${RUN}/r/result`, 1, bytes(1));
+    expect(values.forTask(task('x', { v: one('r') }))).toEqual({});
+    // Per-job budget (10 bytes of key and base64, reached by the first value): the rest load from Redis.
+    const fanIn = task('y', {
+      xs: { from: 'many', refs: ['p', 'q'].map((s) => ({ runId: RUN, step: s, output: 'result' })) },
+    });
+    expect(Object.keys(values.forTask(fanIn).inline ?? {})).toEqual([`${RUN}/p/result`]);
+  });
+});
