@@ -13,7 +13,8 @@ interface InlineValue {
 /**
  * Small output values the workers sent with their events, kept by the coordinator to put in the jobs of the steps
  * that read them (a worker then loads nothing from Redis). Kept per step as one value, or a list when the step
- * produced several: a run of 100,000 steps holds 100,000 of them, so no Map per step and no key string.
+ * produced several: a run of 100,000 steps holds 100,000 of them, so no Map per step, and a key string only for
+ * the values a job has carried.
  */
 export class InlineValues {
   private readonly byStep = new Map<string, InlineValue | InlineValue[]>();
