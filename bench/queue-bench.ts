@@ -11,7 +11,6 @@
  * Also measured here: the coordinator's peak RSS during a large wide queue run, in a fresh child process
  * (coordinator-rss.ts) so that nothing else this benchmark did is in its heap.
  */
-
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
