@@ -334,6 +334,8 @@ export interface RssFigures {
   steps: number;
   /** Peak of process.memoryUsage().rss sampled every 100 ms during the run, in MB. */
   peakRssMB: number;
+  /** When several runs were made: each one's peak (peakRssMB is then the median run's). */
+  peakRssRunsMB?: number[];
   /** The OS's peak RSS of the coordinator process (ru_maxrss), startup included, in MB. */
   maxRssMB: number;
   /** RSS just before the run started (pipeline already built), in MB. */
