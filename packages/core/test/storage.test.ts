@@ -379,6 +379,19 @@ describe.each(['sqlite', 'postgres'] as const)('%s run storage', (kind) => {
 
 describe('schema migrations', () => {
   // Databases made before event chunks (schema version 1) kept one row per event; version 2 moves them.
+  /** Opens a storage whose version-1 log of `runId` holds v1Events, appends one event, and reads both back. */
+  const expectMigratedLog = async (storage: RunStorage, runId: string) => {
+    await storage.init();
+    await storage.appendEvents([log(runId, 'after')]);
+    const events = await storage.getEvents(runId);
+    expect(events.map((e) => [e.seq, e.type, e.type === 'LOG' ? e.data.msg : null])).toEqual([
+      [1, 'RUN_START', null],
+      [2, 'STEP_START', null],
+      [3, 'LOG', 'with \u0000 and "quotes"'],
+      [4, 'LOG', 'after'],
+    ]);
+    expect((await storage.getEvents(runId, { afterSeq: 2 })).map((e) => e.seq)).toEqual([3, 4]);
+  };
   const v1Events = (runId: string) => [
     makeEvent('RUN_START', runId, { stepCount: 1 }),
     makeEvent('STEP_START', runId, {}, { stepKey: 'a', attempt: 1 }),
@@ -401,16 +414,7 @@ describe('schema migrations', () => {
     });
     db.close();
     const storage = track(new SqliteRunStorage({ dir }));
-    await storage.init();
-    await storage.appendEvents([log(runId, 'after')]);
-    const events = await storage.getEvents(runId);
-    expect(events.map((e) => [e.seq, e.type, e.type === 'LOG' ? e.data.msg : null])).toEqual([
-      [1, 'RUN_START', null],
-      [2, 'STEP_START', null],
-      [3, 'LOG', 'with \u0000 and "quotes"'],
-      [4, 'LOG', 'after'],
-    ]);
-    expect((await storage.getEvents(runId, { afterSeq: 2 })).map((e) => e.seq)).toEqual([3, 4]);
+    await expectMigratedLog(storage, runId);
   });
 
   it('PostgreSQL: a version-1 schema keeps its events and appends after them', async () => {
@@ -441,16 +445,7 @@ describe('schema migrations', () => {
     }
     const storage = track(new PostgresRunStorage({ url, schema: v1 }));
     try {
-      await storage.init();
-      await storage.appendEvents([log(runId, 'after')]);
-      const events = await storage.getEvents(runId);
-      expect(events.map((e) => [e.seq, e.type, e.type === 'LOG' ? e.data.msg : null])).toEqual([
-        [1, 'RUN_START', null],
-        [2, 'STEP_START', null],
-        [3, 'LOG', 'with \u0000 and "quotes"'],
-        [4, 'LOG', 'after'],
-      ]);
-      expect((await storage.getEvents(runId, { afterSeq: 2 })).map((e) => e.seq)).toEqual([3, 4]);
+      await expectMigratedLog(storage, runId);
     } finally {
       await storage.close();
       await dropSchema(url, v1);
