@@ -2,6 +2,7 @@ import { makeEvent, type StepwiseEvent } from '@stepwise/core';
 import {
   decodeEventEntry,
   encodeEventEntry,
+  encodeJobData,
   MAX_MESSAGE_BYTES,
   MalformedMessageError,
   parseJobData,
@@ -95,16 +96,49 @@ const mutationsOf = (base: unknown) =>
     { minLength: 1, maxLength: 3 },
   );
 
+const validWire = encodeJobData(validJob);
+
 describe('fuzz: parseJobData', () => {
   it('accepts the valid job it mutates, JSON round-tripped as BullMQ stores it', () => {
-    expect(parseJobData(JSON.parse(JSON.stringify(validJob)))).toEqual(validJob);
+    expect(parseJobData(JSON.parse(JSON.stringify(validWire)))).toEqual(validJob);
+  });
+
+  it('sends refs of the run of the job without the run id, and expands them back', () => {
+    const wide: StepJobData = {
+      ...validJob,
+      task: {
+        ...validJob.task,
+        inputs: {
+          xs: {
+            from: 'many',
+            refs: [
+              { runId: 'run-1', step: 'a', output: 'result' },
+              { runId: 'run-1', step: 'b', output: 'other' },
+              { runId: 'run-1', step: 'c', output: 'result', mappingKey: 'k' },
+              { runId: 'run-0', step: 'd', output: 'result' },
+            ],
+          },
+        },
+      },
+      batch: [{ ...validJob.task, key: 'other', mappingKey: undefined }],
+      inline: { 'run-1/a/result': 'wQEB', 'run-0/d/result': 'wQEC' },
+    };
+    const wire = JSON.parse(JSON.stringify(encodeJobData(wide)));
+    expect(wire.task.inputs.xs.refs).toEqual([
+      'a',
+      { step: 'b', output: 'other' },
+      { step: 'c', output: 'result', mappingKey: 'k' },
+      { runId: 'run-0', step: 'd', output: 'result' },
+    ]);
+    expect(JSON.stringify(wire).match(/run-1/g)).toHaveLength(1);
+    expect(parseJobData(wire)).toEqual(wide);
   });
 
   it('throws only MalformedMessageError on 10,000 mutated jobs and 2,000 arbitrary values', () => {
     const { stats, run } = guard();
     fc.assert(
-      fc.property(mutationsOf(validJob), (mutations) => {
-        let data: unknown = validJob;
+      fc.property(mutationsOf(validWire), (mutations) => {
+        let data: unknown = validWire;
         for (const m of mutations) data = mutateAt(data, m.path, m.value, m.remove);
         run(() => parseJobData(data));
       }),
@@ -121,9 +155,10 @@ describe('fuzz: parseJobData', () => {
   }, 120_000);
 
   it('rejects jobs that would make a worker load another run or step than they name', () => {
-    const bad = mutateAt(validJob, ['task', 'runId'], 'run-2', false);
+    // The run id is given once: a task naming another one is refused, not followed.
+    const bad = mutateAt(validWire, ['task', 'runId'], 'run-2', false);
     expect(() => parseJobData(bad)).toThrow(MalformedMessageError);
-    expect(() => parseJobData(mutateAt(validJob, ['v'], 2, false))).toThrow(/malformed step job: v/);
+    expect(() => parseJobData(mutateAt(validWire, ['v'], 1, false))).toThrow(/malformed step job: v/);
   });
 });
 

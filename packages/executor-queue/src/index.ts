@@ -10,6 +10,7 @@ export { registerQueueExecutor } from './register.js';
 export {
   decodeEventEntry,
   encodeEventEntry,
+  encodeJobData,
   type InlineValue,
   type IOLocation,
   MAX_INLINE_BYTES,

@@ -29,7 +29,7 @@ import {
 } from './options.js';
 import { createRedis, redactUrl } from './redis-connection.js';
 import { RedisIOManager } from './redis-io-manager.js';
-import { type IOLocation, type StepJobData, WIRE_VERSION } from './wire.js';
+import { encodeJobData, type IOLocation, parseJobData, type StepJobData, WIRE_VERSION } from './wire.js';
 import { listWorkers } from './worker-registry.js';
 
 /** The queue executor cannot reach its Redis. */
@@ -190,11 +190,16 @@ export class QueueExecutor implements Executor {
         if (!QUEUE_NAME.test(name)) continue;
         const jobs = await queueFor(name).getJobs(['waiting', 'active', 'prioritized', 'delayed']);
         for (const job of jobs) {
-          const data = job?.data as Partial<StepJobData> | undefined;
-          if (!job?.id || data?.runId !== ctx.runId) continue;
-          // Read back from Redis: trust only the shape this coordinator uses.
-          for (const rider of [data.chain, data.batch].flatMap((list) => (Array.isArray(list) ? list : []))) {
-            if (typeof rider?.key === 'string') fused.set(rider.key, { task: rider, carrier: job.id, queue: name });
+          if (!job?.id || (job.data as { runId?: unknown } | undefined)?.runId !== ctx.runId) continue;
+          let data: StepJobData;
+          try {
+            // Read back from Redis: trust only the shape this coordinator writes.
+            data = parseJobData(job.data);
+          } catch {
+            continue;
+          }
+          for (const rider of [...(data.chain ?? []), ...(data.batch ?? [])]) {
+            fused.set(rider.key, { task: rider, carrier: job.id, queue: name });
           }
         }
       }
@@ -292,7 +297,7 @@ export class QueueExecutor implements Executor {
           try {
             const jobs = items.map(({ data, delayMs }) => ({
               name: data.task.op,
-              data,
+              data: encodeJobData(data),
               opts: {
                 jobId: jobIdOf(data.runId, data.task.key, data.attempt),
                 delay: delayMs > 0 ? delayMs : undefined,

@@ -5,6 +5,7 @@ import {
   DEFAULT_PREFIX,
   defaultRedisUrl,
   EventPublisher,
+  encodeJobData,
   jobIdOf,
   RedisKeys,
   redactUrl,
@@ -134,7 +135,7 @@ export class StepwiseWorker {
       metrics: this.metrics,
       enqueue: async (queue, data) => {
         const handle = this.queueHandles.find((q) => q.name === queue);
-        await handle?.add(data.task.op, data, {
+        await handle?.add(data.task.op, encodeJobData(data), {
           jobId: jobIdOf(data.runId, data.task.key, data.attempt),
           removeOnComplete: true,
           removeOnFail: true,

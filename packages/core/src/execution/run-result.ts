@@ -46,25 +46,9 @@ export function buildRunResult(
   errors: Map<string, SerializedError>,
   io: IOManager,
 ): RunResult {
-  const steps: Record<string, StepResult> = {};
-  for (const node of state.steps.values()) {
-    const status: StepResultStatus =
-      node.status === 'SUCCESS' || node.status === 'FAILURE' || node.status === 'SKIPPED' || node.status === 'CANCELED'
-        ? node.status
-        : node.status === 'NOT_STARTED' || node.status === 'PENDING' || node.status === 'READY'
-          ? 'NOT_STARTED'
-          : 'CANCELED';
-    const started = node.startedAt !== undefined;
-    const result: StepResult = { key: node.key, status, attempts: started ? node.attempt : 0 };
-    if (node.mappingKey !== undefined) result.mappingKey = node.mappingKey;
-    if (node.workerId !== undefined) result.workerId = node.workerId;
-    if (node.startedAt !== undefined) result.startedAt = node.startedAt;
-    if (node.endedAt !== undefined && started) result.endedAt = node.endedAt;
-    const error = errors.get(node.key);
-    if (error && status !== 'SUCCESS') result.error = error;
-    if (node.skipReason !== undefined && status === 'SKIPPED') result.skipReason = node.skipReason;
-    steps[node.key] = result;
-  }
+  // Built when first read, not at the end of every run: a 100,000-step run's results are 20 MB of objects that
+  // most callers (the CLI, a service checking `success`) never look at.
+  let steps: Record<string, StepResult> | undefined;
   const loaded = new Map<string, unknown>();
   const refsOf = (stepKey: string, name: string) => {
     const node = state.steps.get(stepKey);
@@ -88,7 +72,10 @@ export function buildRunResult(
     status: outcome,
     success: outcome === 'SUCCESS',
     durationMs,
-    steps,
+    get steps() {
+      steps ??= stepResults(state, errors);
+      return steps;
+    },
     output(stepKey, name = 'result') {
       const key = `${stepKey}\0${name}`;
       if (!loaded.has(key)) {
@@ -111,4 +98,27 @@ export function buildRunResult(
       await Promise.all(jobs);
     },
   };
+}
+
+function stepResults(state: RunState, errors: Map<string, SerializedError>): Record<string, StepResult> {
+  const steps: Record<string, StepResult> = {};
+  for (const node of state.steps.values()) {
+    const status: StepResultStatus =
+      node.status === 'SUCCESS' || node.status === 'FAILURE' || node.status === 'SKIPPED' || node.status === 'CANCELED'
+        ? node.status
+        : node.status === 'NOT_STARTED' || node.status === 'PENDING' || node.status === 'READY'
+          ? 'NOT_STARTED'
+          : 'CANCELED';
+    const started = node.startedAt !== undefined;
+    const result: StepResult = { key: node.key, status, attempts: started ? node.attempt : 0 };
+    if (node.mappingKey !== undefined) result.mappingKey = node.mappingKey;
+    if (node.workerId !== undefined) result.workerId = node.workerId;
+    if (node.startedAt !== undefined) result.startedAt = node.startedAt;
+    if (node.endedAt !== undefined && started) result.endedAt = node.endedAt;
+    const error = errors.get(node.key);
+    if (error && status !== 'SUCCESS') result.error = error;
+    if (node.skipReason !== undefined && status === 'SKIPPED') result.skipReason = node.skipReason;
+    steps[node.key] = result;
+  }
+  return steps;
 }
