@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { ConfigError, LoadError } from '../errors/index.js';
 import { deepMerge, isPlainObject } from './deep-merge.js';
 import { describeType } from './format-issues.js';
@@ -11,7 +12,7 @@ import { describeType } from './format-issues.js';
  * @param sourceName how the text is named in errors, usually its file path
  */
 export function parseYaml(text: string, sourceName: string): Record<string, unknown> {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((err) => {
       const pos = err.linePos?.[0];
@@ -43,6 +44,17 @@ export function parseYaml(text: string, sourceName: string): Record<string, unkn
     ]);
   }
   return value;
+}
+
+let yamlModule: typeof Yaml | undefined;
+
+/**
+ * The yaml package, loaded when a document is first parsed: a service that passes its config as objects never
+ * loads it (about 5 MB of RSS). Required, not imported, so that parsing stays synchronous.
+ */
+function yaml(): typeof Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return yamlModule;
 }
 
 /** True when `value` contains itself (`a: &a [*a]`); shared, non-cyclic aliases are fine. */

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { NotFoundError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
@@ -91,7 +92,9 @@ export class PostgresRunStorage implements RunStorage {
       );
     }
     this.s = `"${this.schema}"`;
-    this.pool = new pg.Pool({
+    // Loaded with the first PostgreSQL storage, not with the package: most processes never need it (~6 MB RSS).
+    const { Pool } = createRequire(import.meta.url)('pg') as typeof pg;
+    this.pool = new Pool({
       connectionString: options.url,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       max: options.poolSize ?? 10,
