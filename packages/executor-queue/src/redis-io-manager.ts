@@ -45,6 +45,11 @@ else
 end
 return 1`;
 
+/** The ioredis command for STORE_IF_NEWEST: EVALSHA once the script is on the connection, not its text each time. */
+const STORE_COMMAND = 'stepwiseStoreIfNewest';
+
+type StoreCommander = Record<typeof STORE_COMMAND, (...args: Array<string | number | Buffer>) => unknown>;
+
 /** Stores step outputs in Redis with msgpackr, so that they move between machines without a shared disk. */
 export class RedisIOManager implements IOManager {
   private readonly keys: RedisKeys;
@@ -56,6 +61,7 @@ export class RedisIOManager implements IOManager {
     options: RedisIOManagerOptions = {},
   ) {
     this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
+    if (!(STORE_COMMAND in redis)) redis.defineCommand(STORE_COMMAND, { numberOfKeys: 2, lua: STORE_IF_NEWEST });
     this.maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
     this.ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
   }
@@ -81,8 +87,10 @@ export class RedisIOManager implements IOManager {
   sendEncoded(ref: OutputRef, bytes: Buffer, attempt?: number): Promise<unknown> {
     this.checkSize(ref, bytes);
     const key = this.key(ref);
-    if (attempt !== undefined)
-      return this.redis.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
+    if (attempt !== undefined) {
+      const store = (this.redis as unknown as StoreCommander)[STORE_COMMAND];
+      return store.call(this.redis, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds) as Promise<unknown>;
+    }
     return this.ttlSeconds > 0 ? this.redis.set(key, bytes, 'EX', this.ttlSeconds) : this.redis.set(key, bytes);
   }
 
@@ -94,7 +102,7 @@ export class RedisIOManager implements IOManager {
     this.checkSize(ref, bytes);
     const key = this.key(ref);
     return (pipeline) => {
-      pipeline.eval(STORE_IF_NEWEST, 2, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
+      (pipeline as unknown as StoreCommander)[STORE_COMMAND](key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
     };
   }
 
