@@ -9,6 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
+  bigChain,
   cancelable,
   chain,
   diamondDynamic,
@@ -94,6 +95,23 @@ describe('queue executor with real worker processes', () => {
     expect(starts.map((e) => e.stepKey)).toEqual(['source', ...Array.from({ length: 20 }, (_, i) => `inc_${i}`)]);
     // The whole chain rode in the first step's job: one worker ran it all.
     expect(new Set(starts.map((e) => e.workerId)).size).toBe(1);
+  });
+
+  it('runs a chain of values too large to inline: each step reads the last one once its write reached Redis', async () => {
+    spawnWorker({ redisUrl, prefix, name: 'b1' });
+    await waitForWorkers(redisUrl, prefix, ['b1']);
+    const { events, onEvent } = collector();
+    const result = await within(
+      executePipeline(bigChain, { runConfig: queueConfig(redisUrl, prefix), onEvent }),
+      30_000,
+      'run',
+    );
+    expect(result.status).toBe('SUCCESS');
+    expect(result.output('grow_9')).toBe(`${'x'.repeat(20_000)}${'y'.repeat(10)}`);
+    // One job ran the chain: its steps did not wait for the coordinator, only for their input's write.
+    const starts = events.filter((e) => e.type === 'STEP_START');
+    expect(new Set(starts.map((e) => e.workerId))).toEqual(new Set(['b1']));
+    expect(starts).toHaveLength(11);
   });
 
   it('routes steps tagged queue: heavy only to the worker serving heavy', async () => {

@@ -21,6 +21,8 @@ export class EventPublisher {
   private batch = new Map<string, { events: StepwiseEvent[]; values: InlineValue[] }>();
   private writes: QueuedWrite[] = [];
   private inFlight: Promise<void> = Promise.resolve();
+  /** Resolves once the send scheduled for this turn has been handed to Redis (see schedule). */
+  private scheduled: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis,
@@ -53,7 +55,13 @@ export class EventPublisher {
   }
 
   private schedule(): void {
-    if (this.batch.size === 0 && this.writes.length === 0) setImmediate(() => this.send());
+    if (this.batch.size > 0 || this.writes.length > 0) return;
+    this.scheduled = new Promise((resolve) =>
+      setImmediate(() => {
+        this.send();
+        resolve();
+      }),
+    );
   }
 
   private entryFor(runId: string): { events: StepwiseEvent[]; values: InlineValue[] } {
@@ -66,9 +74,12 @@ export class EventPublisher {
     return entry;
   }
 
-  /** Resolves once every event published so far is in Redis. */
+  /**
+   * Resolves once every event published so far is in Redis. Waits for the scheduled send rather than sending at
+   * once: the jobs that end in this turn of the event loop then share one pipeline.
+   */
   async flush(): Promise<void> {
-    if (this.batch.size > 0 || this.writes.length > 0) this.send();
+    await this.scheduled;
     await this.inFlight;
   }
 

@@ -35,6 +35,16 @@ export interface RunningStep {
   controller: AbortController;
 }
 
+/** What the steps of one job (its head, chain, bundle) share. */
+interface JobOutputs {
+  /** refKeys of the outputs produced so far. */
+  produced: Set<string>;
+  /** Small encoded values (at most MAX_INLINE_BYTES), sent with the events and read by later steps of the job. */
+  small: Map<string, Buffer>;
+  /** Values on their way to Redis, by refKey: a later step of the job that reads one waits for its write. */
+  storing: Map<string, Promise<unknown>>;
+}
+
 export interface JobProcessorDeps {
   definitions: LoadedDefinitions;
   /** For side commands (dead letters). */
@@ -122,9 +132,9 @@ export class JobProcessor {
         'VERSION_SKEW',
       );
     } else {
-      const produced = new Set<string>();
-      const small = new Map<string, Buffer>();
-      let outcome = await this.execute(data, pipeline, attempt, queue, produced, small);
+      const outputs: JobOutputs = { produced: new Set(), small: new Map(), storing: new Map() };
+      const { produced } = outputs;
+      let outcome = await this.execute(data, pipeline, attempt, queue, outputs);
       // Locality: run the chain of successors the coordinator attached, while their inputs are in memory here.
       // The job's lock covers them: if this worker dies, the job is re-run and so is the rest of the chain.
       const chainAttempt = 1 + (job.stalledCounter ?? 0);
@@ -156,9 +166,9 @@ export class JobProcessor {
             (input.from === 'many' && input.refs.every((r) => produced.has(refKey(r)))),
         );
         if (!ready) break;
-        outcome = await this.execute({ ...data, task: next }, pipeline, chainAttempt, queue, produced, small);
+        outcome = await this.execute({ ...data, task: next }, pipeline, chainAttempt, queue, outputs);
       }
-      await this.runBatch(job, data, pipeline, chainAttempt, queue, ownsJob, produced, small);
+      await this.runBatch(job, data, pipeline, chainAttempt, queue, ownsJob, outputs);
     }
     await deps.publisher.flush();
   }
@@ -175,8 +185,7 @@ export class JobProcessor {
     attempt: number,
     queue: string,
     ownsJob: () => Promise<boolean>,
-    produced: Set<string>,
-    small: Map<string, Buffer>,
+    outputs: JobOutputs,
   ): Promise<void> {
     const { deps } = this;
     const batch = data.batch ?? [];
@@ -212,7 +221,7 @@ export class JobProcessor {
         for (const rest of batch.slice(i)) await deps.enqueue(queue, { ...one, attempt: 1, task: rest });
         return;
       }
-      await this.execute(one, pipeline, attempt, queue, produced, small);
+      await this.execute(one, pipeline, attempt, queue, outputs);
     }
   }
 
@@ -221,9 +230,9 @@ export class JobProcessor {
     pipeline: PipelineDefinition,
     attempt: number,
     queue: string,
-    produced: Set<string>,
-    small: Map<string, Buffer>,
+    outputs: JobOutputs,
   ): Promise<string> {
+    const { produced, small } = outputs;
     const { deps } = this;
     const { runId } = data;
     const stepKey = data.task.key;
@@ -232,7 +241,6 @@ export class JobProcessor {
     this.running.set(slot, { runId, stepKey, attempt, startedAt: Date.now(), controller });
     const logger = deps.logger.child({ runId, stepKey, attempt });
     const labels = { queue, op: data.task.op };
-    const sends: Promise<unknown>[] = [];
     deps.metrics?.started(labels);
     const started = performance.now();
     let outcome = 'FAILURE';
@@ -242,7 +250,7 @@ export class JobProcessor {
         attempt,
         {
           pipeline,
-          io: this.ioFor(data, sends, small),
+          io: this.ioFor(data, outputs),
           resources: this.resourcesFor(pipeline, logger),
           logger,
           workerId: deps.workerId,
@@ -268,8 +276,6 @@ export class JobProcessor {
         },
       );
       outcome = result.status;
-      // The values went out before the events that announce them; make sure Redis took them.
-      await Promise.all(sends);
     } finally {
       this.running.delete(slot);
       deps.metrics?.finished(labels, outcome, (performance.now() - started) / 1000);
@@ -277,7 +283,13 @@ export class JobProcessor {
     return outcome;
   }
 
-  private ioFor(data: StepJobData, sends: Promise<unknown>[], small: Map<string, Buffer>): IOManager {
+  /**
+   * Values go out in the publisher's pipelines ahead of the events that announce them, and a job ends only after
+   * `publisher.flush()`: a step does not wait for Redis before the next step of its job (a chain's or a bundle's)
+   * starts, so the steps of a bundle share pipelines and stream entries.
+   */
+  private ioFor(data: StepJobData, outputs: JobOutputs): IOManager {
+    const { small, storing } = outputs;
     const location = data.io;
     const inline = data.inline;
     if (location.kind === 'fs') {
@@ -291,22 +303,27 @@ export class JobProcessor {
       store: (ref, value, meta) => {
         try {
           const bytes = encodeValue(value);
-          if (bytes.length <= MAX_INLINE_BYTES) small.set(refKey(ref), bytes);
+          const key = refKey(ref);
+          if (bytes.length <= MAX_INLINE_BYTES) small.set(key, bytes);
           // Sent in the publisher's next pipeline, ahead of the events that announce the value.
           const write = redisIO.storeCommand(ref, bytes, meta?.attempt ?? data.attempt);
-          sends.push(this.deps.publisher.publishWrite(write));
+          storing.set(key, this.deps.publisher.publishWrite(write));
           return Promise.resolve();
         } catch (error) {
           return Promise.reject(error);
         }
       },
-      load: (ref) => {
-        const b64 = inline?.[refKey(ref)];
-        return b64 === undefined
-          ? redisIO.load(ref)
-          : Promise.resolve(decodeValue(Buffer.from(b64, 'base64'), refKey(ref)));
+      load: async (ref) => {
+        const key = refKey(ref);
+        // An output of an earlier step of this job: in memory if small, else read once its write is done.
+        const held = small.get(key);
+        if (held) return decodeValue(held, key);
+        const b64 = inline?.[key];
+        if (b64 !== undefined) return decodeValue(Buffer.from(b64, 'base64'), key);
+        await storing.get(key);
+        return redisIO.load(ref);
       },
-      has: (ref) => redisIO.has(ref),
+      has: (ref) => (storing.has(refKey(ref)) ? Promise.resolve(true) : redisIO.has(ref)),
     };
   }
 

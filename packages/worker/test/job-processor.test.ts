@@ -1,0 +1,104 @@
+// The job processor on a real Redis, without a BullMQ worker around it: what the steps of one job share.
+import { buildPlan, op, pipeline, type StepTask, type StepwiseEvent } from '@stepwise/core';
+import {
+  decodeEventEntry,
+  EventPublisher,
+  encodeJobData,
+  RedisIOManager,
+  RedisKeys,
+  type StepJobData,
+  WIRE_VERSION,
+} from '@stepwise/executor-queue';
+import type { Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { JobProcessor } from '../src/job-processor.js';
+
+const redisUrl = inject('redisUrl');
+const BIG = 'x'.repeat(20_000);
+
+const pad = op({ name: 'pad', out: z.string(), compute: () => BIG });
+const grow = op({ name: 'grow', ins: { s: z.string() }, out: z.string(), compute: (_c, { s }) => `${s}y` });
+const bigChain = pipeline({
+  name: 'bigChainUnit',
+  build: () => {
+    let value = pad();
+    for (let i = 0; i < 5; i++) value = grow.as(`grow_${i}`)({ s: value });
+  },
+});
+
+let redis: Redis;
+let data: Redis;
+const keys = new RedisKeys(`jp${process.pid}`);
+
+beforeAll(() => {
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // Not auto-pipelined (the worker's is): a read is then written at once, ahead of any pipeline still to be sent,
+  // so a step that did not wait for its input's write would read nothing.
+  data = new Redis(redisUrl, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  const found = await redis.keys(`${keys.prefix}:*`);
+  if (found.length > 0) await redis.del(...found);
+  redis.disconnect();
+  data.disconnect();
+});
+
+describe('JobProcessor', () => {
+  it('runs a chain whose values are too large to inline, each step reading the last once its write is in Redis', async () => {
+    const runId = `run-${Date.now()}`;
+    const plan = buildPlan(bigChain, {});
+    const tasks: StepTask[] = plan.steps.map((step) => ({
+      runId,
+      key: step.key,
+      planKey: step.key,
+      op: step.op,
+      inputs: Object.fromEntries(
+        Object.entries(step.inputs).map(([name, input]) => [
+          name,
+          input.from === 'step'
+            ? { from: 'one' as const, ref: { runId, step: input.step, output: input.output } }
+            : { from: 'config' as const, value: null },
+        ]),
+      ),
+      outputs: step.outputs,
+      config: step.config,
+      tags: step.tags,
+    }));
+    const [head, ...chain] = tasks as [StepTask, ...StepTask[]];
+    const job: StepJobData = {
+      v: WIRE_VERSION,
+      runId,
+      pipeline: bigChain.name,
+      fingerprint: plan.fingerprint,
+      attempt: 1,
+      task: head,
+      resources: {},
+      io: { kind: 'redis' },
+      chain,
+    };
+    const publisher = new EventPublisher(data, keys);
+    const processor = new JobProcessor({
+      definitions: { file: 'test', source: 'test', pipelines: new Map([[bigChain.name, bigChain]]), schedules: [] },
+      redis,
+      data,
+      keys,
+      publisher,
+      workerId: 'unit',
+      logger: pino({ level: 'silent' }),
+    });
+    // The lock check answers at once: nothing else gives the previous step's write time to reach Redis.
+    await processor.process({ id: 'job-1', data: encodeJobData(job), stalledCounter: 0 } as unknown as Job, 'default');
+
+    const entries = await redis.xrangeBuffer(keys.runEvents(runId), '-', '+');
+    const events: StepwiseEvent[] = entries.flatMap(([, fields]) => decodeEventEntry(fields).events);
+    const failures = events.filter((e) => e.type === 'STEP_FAILURE');
+    expect(failures.map((e) => e.message)).toEqual([]);
+    expect(events.filter((e) => e.type === 'STEP_SUCCESS').map((e) => e.stepKey)).toEqual(tasks.map((t) => t.key));
+    const io = new RedisIOManager(redis, { prefix: keys.prefix });
+    expect(await io.load({ runId, step: 'grow_4', output: 'result' })).toBe(`${BIG}yyyyy`);
+  });
+});
