@@ -121,7 +121,7 @@ describe('fuzz: parseJobData', () => {
         },
       },
       batch: [{ ...validJob.task, key: 'other', mappingKey: undefined }],
-      inline: { 'run-1/a/result': 'wQEB', 'run-0/d/result': 'wQEC' },
+      inline: { 'a/result': 'wQEB' },
     };
     const wire = JSON.parse(JSON.stringify(encodeJobData(wide)));
     expect(wire.task.inputs.xs.refs).toEqual([

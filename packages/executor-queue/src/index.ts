@@ -13,6 +13,7 @@ export {
   encodeJobData,
   type InlineValue,
   type IOLocation,
+  inlineKey,
   MAX_INLINE_BYTES,
   MAX_MESSAGE_BYTES,
   MalformedMessageError,

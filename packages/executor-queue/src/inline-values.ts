@@ -6,7 +6,7 @@ interface InlineValue {
   output: string;
   attempt: number;
   b64: string;
-  /** Its IO ref key, built when a job first carries it (most values of a wide run never are) and kept after. */
+  /** Its key in jobs (`step/output`, see inlineKey), built when a job first carries it and kept after. */
   key?: string;
 }
 
@@ -70,7 +70,7 @@ export class InlineValues {
     else this.byStep.set(step, kept.length === 1 ? (kept[0] as InlineValue) : kept);
   }
 
-  /** The values `task` reads that are kept here, by IO ref key, for its job's `inline` field. */
+  /** The values `task` reads that are kept here, for its job's `inline` field (keyed as inlineKey does). */
   forTask(task: StepTask): { inline?: Record<string, string> } {
     if (this.byStep.size === 0) return {};
     let inline: Record<string, string> | undefined;
@@ -81,7 +81,7 @@ export class InlineValues {
       const value = find(this.byStep.get(ref.step), output);
       if (!value) return;
       inline ??= {};
-      value.key ??= `${this.runId}/${ref.step}/${output}`;
+      value.key ??= `${ref.step}/${output}`;
       const key = value.key;
       inline[key] = value.b64;
       bytes += key.length + value.b64.length;

@@ -27,8 +27,9 @@ export interface StepJobData {
   resources: Record<string, unknown>;
   io: IOLocation;
   /**
-   * Small input values the coordinator already holds (sent by the worker that produced them), base64 msgpack by
-   * `refKey`: the worker skips a Redis round trip per input. The IO manager stays the source of truth.
+   * Small input values the coordinator already holds (sent by the worker that produced them), base64 msgpack, keyed
+   * relative to the job's run (see inlineKey): the worker skips a Redis round trip per input. The IO manager stays
+   * the source of truth.
    */
   inline?: Record<string, string>;
   /**
@@ -105,6 +106,11 @@ const jobSchema = z.strictObject({
   batch: z.array(stepTask).max(1_000).optional(),
 });
 
+/** The key of an output of the job's run in StepJobData.inline: `step/output`, `step/output[mappingKey]`. */
+export function inlineKey(ref: OutputRef): string {
+  return ref.mappingKey === undefined ? `${ref.step}/${ref.output}` : `${ref.step}/${ref.output}[${ref.mappingKey}]`;
+}
+
 /** A job payload or stream entry that is not what Stepwise writes. */
 export class MalformedMessageError extends Error {
   readonly code = 'MALFORMED_MESSAGE';
@@ -159,22 +165,14 @@ function decodeTask(task: WireTask, runId: string): StepTask {
 }
 
 /**
- * The job payload BullMQ stores for `data`: the run id once, not in every task and ref, and inline values keyed
- * relative to the run (`step/output`). A W3 job shrinks from ~750 to ~330 bytes of JSON, a fan-in of 100,000 from
+ * The job payload BullMQ stores for `data`: the run id once, not in every task and ref. A W3 job shrinks from ~750 to ~330 bytes of JSON, a fan-in of 100,000 from
  * 8 MB to 1 MB: every byte is stringified by the coordinator, copied by Redis and parsed by a worker.
  */
 export function encodeJobData(data: StepJobData): WireJobData {
-  const { task, chain, batch, inline, ...rest } = data;
+  const { task, chain, batch, ...rest } = data;
   const wire: WireJobData = { ...rest, task: encodeTask(task) };
   if (chain) wire.chain = chain.map(encodeTask);
   if (batch) wire.batch = batch.map(encodeTask);
-  if (inline) {
-    const prefix = `${data.runId}/`;
-    wire.inline = {};
-    for (const key in inline) {
-      wire.inline[key.startsWith(prefix) ? key.slice(prefix.length) : `/${key}`] = inline[key] as string;
-    }
-  }
   return wire;
 }
 
@@ -182,18 +180,11 @@ export function encodeJobData(data: StepJobData): WireJobData {
 export function parseJobData(data: unknown): StepJobData {
   const parsed = jobSchema.safeParse(data);
   if (!parsed.success) throw new MalformedMessageError(`malformed step job: ${describe(parsed.error)}`);
-  const { task, chain, batch, inline, ...rest } = parsed.data;
+  const { task, chain, batch, ...rest } = parsed.data;
   const { runId } = rest;
   const job: StepJobData = { ...rest, v: WIRE_VERSION, task: decodeTask(task, runId) };
   if (chain) job.chain = chain.map((t) => decodeTask(t, runId));
   if (batch) job.batch = batch.map((t) => decodeTask(t, runId));
-  if (inline) {
-    job.inline = {};
-    // A key of another run was sent whole, behind a '/' (run ids and step keys never start with one).
-    for (const key in inline) {
-      job.inline[key.startsWith('/') ? key.slice(1) : `${runId}/${key}`] = inline[key] as string;
-    }
-  }
   return job;
 }
 

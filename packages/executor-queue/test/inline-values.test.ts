@@ -13,7 +13,7 @@ describe('InlineValues', () => {
   const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
   const one = (step: string) => ({ from: 'one' as const, ref: { runId: RUN, step, output: 'result' } });
 
-  it('gives a task the values of the refs it reads, keyed by IO ref key, and only those of its run', () => {
+  it('gives a task the values of the refs it reads, keyed relative to the run, and only those of its run', () => {
     const values = new InlineValues(RUN, 1 << 20);
     values.put(`${RUN}/a/result`, 1, bytes(2));
     values.put(`${RUN}/b/out`, 1, bytes(1, 7));
@@ -27,8 +27,8 @@ describe('InlineValues', () => {
     });
     expect(values.forTask(t)).toEqual({
       inline: {
-        [`${RUN}/a/result`]: Buffer.from(bytes(2)).toString('base64'),
-        [`${RUN}/b/items[k1]`]: Buffer.from(bytes(1, 9)).toString('base64'),
+        'a/result': Buffer.from(bytes(2)).toString('base64'),
+        'b/items[k1]': Buffer.from(bytes(1, 9)).toString('base64'),
       },
     });
     expect(values.forTask(task('d', { x: one('missing') }))).toEqual({});
@@ -38,9 +38,7 @@ describe('InlineValues', () => {
     const values = new InlineValues(RUN, 10, 10);
     values.put(`${RUN}/a/result`, 2, bytes(1, 2));
     values.put(`${RUN}/a/result`, 1, bytes(1, 1));
-    expect(values.forTask(task('x', { v: one('a') })).inline?.[`${RUN}/a/result`]).toBe(
-      Buffer.from([2]).toString('base64'),
-    );
+    expect(values.forTask(task('x', { v: one('a') })).inline?.['a/result']).toBe(Buffer.from([2]).toString('base64'));
     values.dropOlderThan('a', 3);
     expect(values.forTask(task('x', { v: one('a') }))).toEqual({});
     // Total budget (10 base64 bytes): the third value of 4 bytes does not fit.
@@ -48,10 +46,10 @@ describe('InlineValues', () => {
     values.put(`${RUN}/q/result`, 1, bytes(1));
     values.put(`${RUN}/r/result`, 1, bytes(1));
     expect(values.forTask(task('x', { v: one('r') }))).toEqual({});
-    // Per-job budget (10 bytes of key and base64, reached by the first value): the rest load from Redis.
+    // Per-job budget (10 bytes of key and base64, passed by the first value): the rest load from Redis.
     const fanIn = task('y', {
       xs: { from: 'many', refs: ['p', 'q'].map((s) => ({ runId: RUN, step: s, output: 'result' })) },
     });
-    expect(Object.keys(values.forTask(fanIn).inline ?? {})).toEqual([`${RUN}/p/result`]);
+    expect(Object.keys(values.forTask(fanIn).inline ?? {})).toEqual(['p/result']);
   });
 });

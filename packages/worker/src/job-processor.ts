@@ -13,6 +13,7 @@ import {
 } from '@stepwise/core';
 import {
   type EventPublisher,
+  inlineKey,
   MAX_INLINE_BYTES,
   parseJobData,
   RedisIOManager,
@@ -318,7 +319,7 @@ export class JobProcessor {
         // An output of an earlier step of this job: in memory if small, else read once its write is done.
         const held = small.get(key);
         if (held) return decodeValue(held, key);
-        const b64 = inline?.[key];
+        const b64 = ref.runId === data.runId ? inline?.[inlineKey(ref)] : undefined;
         if (b64 !== undefined) return decodeValue(Buffer.from(b64, 'base64'), key);
         await storing.get(key);
         return redisIO.load(ref);

@@ -1,9 +1,10 @@
 // The job processor on a real Redis, without a BullMQ worker around it: what the steps of one job share.
-import { buildPlan, op, pipeline, type StepTask, type StepwiseEvent } from '@stepwise/core';
+import { buildPlan, encodeValue, op, pipeline, type StepTask, type StepwiseEvent } from '@stepwise/core';
 import {
   decodeEventEntry,
   EventPublisher,
   encodeJobData,
+  inlineKey,
   RedisIOManager,
   RedisKeys,
   type StepJobData,
@@ -47,7 +48,65 @@ afterAll(async () => {
   data.disconnect();
 });
 
+function processorFor(definitions: ReturnType<typeof pipeline>, publisher: EventPublisher): JobProcessor {
+  return new JobProcessor({
+    definitions: { file: 'test', source: 'test', pipelines: new Map([[definitions.name, definitions]]), schedules: [] },
+    redis,
+    data,
+    keys,
+    publisher,
+    workerId: 'unit',
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+async function eventsOf(runId: string): Promise<StepwiseEvent[]> {
+  const entries = await redis.xrangeBuffer(keys.runEvents(runId), '-', '+');
+  return entries.flatMap(([, fields]) => decodeEventEntry(fields).events);
+}
+
+const twice = op({ name: 'twice', ins: { x: z.number() }, out: z.number(), compute: (_c, { x }) => x * 2 });
+const one = op({ name: 'one', out: z.number(), compute: () => 1 });
+const reads = pipeline({ name: 'readsInline', build: () => void twice({ x: one() }) });
+
 describe('JobProcessor', () => {
+  it('reads an input from the job (inline, keyed as inlineKey says) without going to Redis', async () => {
+    const runId = `run-inline-${Date.now()}`;
+    const plan = buildPlan(reads, {});
+    const ref = { runId, step: 'one', output: 'result' };
+    const step = plan.steps.find((s) => s.key === 'twice');
+    if (!step) throw new Error('no step twice');
+    const job: StepJobData = {
+      v: WIRE_VERSION,
+      runId,
+      pipeline: reads.name,
+      fingerprint: plan.fingerprint,
+      attempt: 1,
+      task: {
+        runId,
+        key: 'twice',
+        planKey: 'twice',
+        op: 'twice',
+        inputs: { x: { from: 'one', ref } },
+        outputs: step.outputs,
+        config: null,
+        tags: {},
+      },
+      resources: {},
+      io: { kind: 'redis' },
+      // 21 is in the job only: Redis holds no value for 'one'.
+      inline: { [inlineKey(ref)]: encodeValue(21).toString('base64') },
+    };
+    await processorFor(reads, new EventPublisher(data, keys)).process(
+      { id: 'job-inline', data: encodeJobData(job), stalledCounter: 0 } as unknown as Job,
+      'default',
+    );
+    const events = await eventsOf(runId);
+    expect(events.filter((e) => e.type === 'STEP_FAILURE').map((e) => e.message)).toEqual([]);
+    const io = new RedisIOManager(redis, { prefix: keys.prefix });
+    expect(await io.load({ runId, step: 'twice', output: 'result' })).toBe(42);
+  });
+
   it('runs a chain whose values are too large to inline, each step reading the last once its write is in Redis', async () => {
     const runId = `run-${Date.now()}`;
     const plan = buildPlan(bigChain, {});
@@ -80,21 +139,12 @@ describe('JobProcessor', () => {
       io: { kind: 'redis' },
       chain,
     };
-    const publisher = new EventPublisher(data, keys);
-    const processor = new JobProcessor({
-      definitions: { file: 'test', source: 'test', pipelines: new Map([[bigChain.name, bigChain]]), schedules: [] },
-      redis,
-      data,
-      keys,
-      publisher,
-      workerId: 'unit',
-      logger: pino({ level: 'silent' }),
-    });
     // The lock check answers at once: nothing else gives the previous step's write time to reach Redis.
-    await processor.process({ id: 'job-1', data: encodeJobData(job), stalledCounter: 0 } as unknown as Job, 'default');
-
-    const entries = await redis.xrangeBuffer(keys.runEvents(runId), '-', '+');
-    const events: StepwiseEvent[] = entries.flatMap(([, fields]) => decodeEventEntry(fields).events);
+    await processorFor(bigChain, new EventPublisher(data, keys)).process(
+      { id: 'job-1', data: encodeJobData(job), stalledCounter: 0 } as unknown as Job,
+      'default',
+    );
+    const events = await eventsOf(runId);
     const failures = events.filter((e) => e.type === 'STEP_FAILURE');
     expect(failures.map((e) => e.message)).toEqual([]);
     expect(events.filter((e) => e.type === 'STEP_SUCCESS').map((e) => e.stepKey)).toEqual(tasks.map((t) => t.key));
