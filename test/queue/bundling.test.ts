@@ -4,7 +4,7 @@ import { QueueExecutor, RedisKeys, type StepJobData } from '@stepwise/executor-q
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { bundled } from '../fixtures/queue-pipelines.js';
+import { bundled, LATTICE_LAYERS, LATTICE_WIDTH, lattice } from '../fixtures/queue-pipelines.js';
 import {
   deletePrefix,
   killAllWorkers,
@@ -163,5 +163,36 @@ describe('bundled steps', () => {
     expect(during).toBe(32 * 50);
     const fixed = new QueueExecutor({ redisUrl, prefix, maxStepsInFlight: 7 });
     expect(fixed.maxConcurrent).toBe(7);
+  });
+});
+
+describe('steps of quick ops', () => {
+  const steps = LATTICE_LAYERS * LATTICE_WIDTH;
+  const sums = Array.from({ length: (LATTICE_LAYERS - 1) * LATTICE_WIDTH }, (_, i) => {
+    return `l${1 + Math.floor(i / LATTICE_WIDTH)}_${i % LATTICE_WIDTH}`;
+  });
+
+  it('share jobs however short the backlog once their op is known to be quick; slow ops keep a job each', async () => {
+    // Two slots: a backlog of a layer (12) stays under 8 per slot, and few steps interleave to stretch durations.
+    spawnWorker({ redisUrl, prefix, name: 'q1', concurrency: 2 });
+    await waitForWorkers(redisUrl, prefix, ['q1']);
+    const local = await executePipeline(lattice);
+
+    const quick = new QueueExecutor({ redisUrl, prefix });
+    const result = await within(executePipeline(lattice, { executor: quick }), 30_000, 'the quick run');
+    expect(result.status).toBe('SUCCESS');
+    for (const key of Object.keys(local.steps)) expect(result.output(key), key).toEqual(local.output(key));
+    // The first steps of each op run alone (their duration is not known yet); later ones share jobs.
+    expect(quick.stats.bundledSteps).toBeGreaterThan(0);
+    expect(quick.stats.jobsAdded + quick.stats.bundledSteps).toBe(steps);
+
+    // 20 ms a step: as many jobs as steps (no chain either: every step has two parents and two dependents).
+    const slow = new QueueExecutor({ redisUrl, prefix });
+    const ops = Object.fromEntries(sums.map((key) => [key, { config: { ms: 20 } }]));
+    const slowResult = await within(executePipeline(lattice, { executor: slow, runConfig: { ops } }), 30_000, 'run');
+    expect(slowResult.status).toBe('SUCCESS');
+    expect(slowResult.output(sums.at(-1) as string)).toEqual(local.output(sums.at(-1) as string));
+    expect(slow.stats.bundledSteps).toBe(0);
+    expect(slow.stats.jobsAdded).toBe(steps);
   });
 });
