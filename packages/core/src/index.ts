@@ -93,7 +93,15 @@ export {
 } from './execution/resume.js';
 export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
 export type { RunResult, StepResult, StepResultStatus } from './execution/run-result.js';
-export { isTerminal, producedOutput, RunState, type StepNode, type StepStatus } from './execution/run-state.js';
+export {
+  hasProduced,
+  isTerminal,
+  producedNames,
+  producedOutput,
+  RunState,
+  type StepNode,
+  type StepStatus,
+} from './execution/run-state.js';
 export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution/step-runtime.js';
 export { Instance, type InstanceParts } from './instance/instance.js';
 export {

@@ -1,4 +1,22 @@
-import type { OutputRef, StepTask } from '@stepwise/core';
+import type { OutputRef, PlanStep, StepTask } from '@stepwise/core';
+
+/**
+ * Fan-ins wider than this load their inputs from Redis: a job carries at most 1 MB of values, the first few
+ * thousand of such a fan-in's, so keeping all of them in the coordinator would only cost its memory.
+ */
+export const MAX_INLINED_FAN_IN = 1_000;
+
+/**
+ * The plan steps whose values a job may carry: those read by at least one step of at most MAX_INLINED_FAN_IN
+ * inputs. For a run of 100,000 sources and one join, none: the coordinator then keeps no value at all.
+ */
+export function inlinedProducers(steps: readonly PlanStep[]): Set<string> {
+  const producers = new Set<string>();
+  for (const step of steps) {
+    if (step.upstream.length <= MAX_INLINED_FAN_IN) for (const up of step.upstream) producers.add(up);
+  }
+  return producers;
+}
 
 /** One small output value a worker sent with its events. */
 interface InlineValue {
@@ -29,6 +47,8 @@ export class InlineValues {
      * Redis, rather than the coordinator building, encoding and sending a job of many megabytes at once.
      */
     private readonly perJob = 1024 * 1024,
+    /** The plan steps whose values are worth keeping (see inlinedProducers); all when undefined. */
+    private readonly producers?: ReadonlySet<string>,
   ) {}
 
   /** Keeps the value stored under `key` (an IO ref key: `${runId}/${step}/${output}`) unless a newer one is kept. */
@@ -37,6 +57,7 @@ export class InlineValues {
     const stepEnd = key.indexOf('/', runId.length + 1);
     if (!key.startsWith(`${runId}/`) || stepEnd < 0) return;
     const step = key.slice(runId.length + 1, stepEnd);
+    if (this.producers && !this.producers.has(planKeyOf(step))) return;
     const output = key.slice(stepEnd + 1);
     const held = this.byStep.get(step);
     const known = find(held, output);
@@ -99,4 +120,10 @@ function find(held: InlineValue | InlineValue[] | undefined, output: string): In
   if (held === undefined) return undefined;
   if (!Array.isArray(held)) return held.output === output ? held : undefined;
   return held.find((v) => v.output === output);
+}
+
+/** The plan step of a step key: a mapped copy `template[mappingKey]` belongs to `template`. */
+function planKeyOf(step: string): string {
+  const bracket = step.indexOf('[');
+  return bracket < 0 ? step : step.slice(0, bracket);
 }

@@ -18,7 +18,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EventConsumer } from './event-consumer.js';
 import { type InFlight, InFlightSteps } from './in-flight.js';
-import { InlineValues } from './inline-values.js';
+import { InlineValues, inlinedProducers } from './inline-values.js';
 import { RedisKeys } from './keys.js';
 import { OpDurations } from './op-durations.js';
 import {
@@ -213,7 +213,7 @@ export class QueueExecutor implements Executor {
       }
     };
     // Small output values the workers sent with their events, to inline in the jobs of the steps that read them.
-    const inlineValues = new InlineValues(ctx.runId, 64 * 1024 * 1024);
+    const inlineValues = new InlineValues(ctx.runId, 64 * 1024 * 1024, undefined, inlinedProducers(ctx.plan.steps));
     const durations = new OpDurations();
     let closed = false;
 

@@ -1,7 +1,7 @@
 // Small output values the coordinator puts in the jobs of the steps that read them.
-import type { StepTask } from '@stepwise/core';
+import type { PlanStep, StepTask } from '@stepwise/core';
 import { describe, expect, it } from 'vitest';
-import { InlineValues } from '../src/inline-values.js';
+import { InlineValues, inlinedProducers, MAX_INLINED_FAN_IN } from '../src/inline-values.js';
 
 const RUN = 'run-1';
 
@@ -51,5 +51,45 @@ describe('InlineValues', () => {
       xs: { from: 'many', refs: ['p', 'q'].map((s) => ({ runId: RUN, step: s, output: 'result' })) },
     });
     expect(Object.keys(values.forTask(fanIn).inline ?? {})).toEqual(['p/result']);
+  });
+
+  it('keeps only the values of steps that a narrow enough step reads (a wide fan-in loads its inputs)', () => {
+    const step = (key: string, upstream: string[]): PlanStep => ({
+      key,
+      op: 'noop',
+      inputs: {},
+      outputs: [],
+      tags: {},
+      config: null,
+      upstream,
+    });
+    const sources = Array.from({ length: MAX_INLINED_FAN_IN + 1 }, (_, i) => step(`s${i}`, []));
+    const plan = [
+      ...sources,
+      step(
+        'join',
+        sources.map((s) => s.key),
+      ),
+      step('pair', ['s0', 'tmpl']),
+      step('tmpl', []),
+    ];
+    const producers = inlinedProducers(plan);
+    expect([...producers].sort()).toEqual(['s0', 'tmpl']);
+    const values = new InlineValues(RUN, 1 << 20, 1 << 20, producers);
+    values.put(`${RUN}/s0/result`, 1, bytes(1));
+    values.put(`${RUN}/s1/result`, 1, bytes(1));
+    values.put(`${RUN}/tmpl[k]/result`, 1, bytes(1));
+    const reader = task('r', {
+      xs: {
+        from: 'many',
+        refs: [
+          { runId: RUN, step: 's0', output: 'result' },
+          { runId: RUN, step: 's1', output: 'result' },
+          { runId: RUN, step: 'tmpl[k]', output: 'result' },
+        ],
+      },
+    });
+    // s1 is read by the wide join only: not kept. A mapped copy counts as its template.
+    expect(Object.keys(values.forTask(reader).inline ?? {})).toEqual(['s0/result', 'tmpl[k]/result']);
   });
 });

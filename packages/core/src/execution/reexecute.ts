@@ -11,6 +11,7 @@ import { type ExecuteOptions, executePlan, type RunHandle, startHandle } from '.
 import { executorFromConfig } from './executor-registry.js';
 import { replayStoredRun, type StoredRunView } from './replay-stored-run.js';
 import type { RunResult } from './run-result.js';
+import { hasProduced } from './run-state.js';
 
 /** Tags a re-execution records, besides the parent/root links of its run record. */
 export const PARENT_RUN_TAG = 'stepwise/parentRunId';
@@ -82,7 +83,8 @@ function failedClosure(pipeline: PipelineDefinition, done: Map<string, string>, 
         for (const binding of Object.values(node.inputs)) {
           for (const src of sourcesOf(binding)) {
             if (toRun.has(src.node) || !view.state.steps.has(src.node)) continue;
-            if (!view.state.steps.get(src.node)?.produced?.includes(src.output)) toRun.add(src.node);
+            const upNode = view.state.steps.get(src.node);
+            if (!upNode || !hasProduced(upNode, src.output)) toRun.add(src.node);
           }
         }
       } else if (upstreamOf(node, pipeline.nodes).some((u) => toRun.has(u))) {

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors/index.js';
 import type { SerializedError } from '../events/events.js';
 import type { IOManager } from '../io/io-manager.js';
 import type { RunOutcome } from './run-coordinator.js';
-import { producedOutput, type RunState } from './run-state.js';
+import { producedNames, producedOutput, type RunState } from './run-state.js';
 
 export type StepResultStatus = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED' | 'NOT_STARTED';
 
@@ -91,7 +91,7 @@ export function buildRunResult(
       const jobs: Promise<void>[] = [];
       for (const node of state.steps.values()) {
         if (node.status !== 'SUCCESS') continue;
-        for (const name of node.produced ?? []) {
+        for (const name of producedNames(node)) {
           jobs.push(load(node.key, name).then((v) => void loaded.set(`${node.key}\0${name}`, v)));
         }
       }

@@ -20,10 +20,30 @@ export function isTerminal(status: StepStatus): boolean {
   return TERMINAL.has(status);
 }
 
+/** Whether the step's current attempt produced `output`. */
+export function hasProduced(node: StepNode, output: string): boolean {
+  const { produced } = node;
+  return produced === output || (Array.isArray(produced) && produced.includes(output));
+}
+
+/** The names of the outputs the step's current attempt produced. */
+export function producedNames(node: StepNode): readonly string[] {
+  const { produced } = node;
+  return produced === undefined ? [] : Array.isArray(produced) ? produced : [produced];
+}
+
 /** What a step produced for `output`: `true`, the mapping keys of a dynamic output, or undefined. */
 export function producedOutput(node: StepNode, output: string): string[] | true | undefined {
-  if (!node.produced?.includes(output)) return undefined;
+  if (!hasProduced(node, output)) return undefined;
   return node.mappingKeys?.get(output) ?? true;
+}
+
+/** Adds `dependent` to the steps waiting for `node`. */
+function addDependent(node: StepNode, dependent: StepNode): void {
+  const { dependents } = node;
+  if (dependents === undefined) node.dependents = dependent;
+  else if (Array.isArray(dependents)) dependents.push(dependent);
+  else node.dependents = [dependents, dependent];
 }
 
 /** One step of a run: a plan step, or a mapped copy of a template. */
@@ -36,13 +56,17 @@ export interface StepNode {
   attempt: number;
   /** Upstream steps (and uninstantiated templates) not yet terminal. */
   waiting: number;
-  /** Steps waiting for this one; allocated with the first. */
-  dependents?: StepNode[];
   /**
-   * Names of the outputs this attempt produced, allocated with the first; `mappingKeys` holds the keys a dynamic
-   * output emitted, in order. Plain arrays, not a Map per step: a 100,000-step run keeps one node per step.
+   * Steps waiting for this one: the step itself while there is one (most steps of a wide run have a single
+   * dependent, and an array each would cost 5 MB per 100,000 steps), an array from the second.
    */
-  produced?: string[];
+  dependents?: StepNode | StepNode[];
+  /**
+   * Names of the outputs this attempt produced: the name while there is one, an array from the second (see
+   * hasProduced); `mappingKeys` holds the keys a dynamic output emitted, in order. No Map per step: a
+   * 100,000-step run keeps one node per step.
+   */
+  produced?: string | string[];
   mappingKeys?: Map<string, string[]>;
   /** The step's task while it is ready or in flight (see RunState.taskOf); dropped when it ends. */
   task?: StepTask;
@@ -154,8 +178,11 @@ export class RunState {
         break;
       case 'STEP_OUTPUT': {
         const { output, mappingKey } = event.data;
-        if (!node.produced) node.produced = [output];
-        else if (!node.produced.includes(output)) node.produced.push(output);
+        if (node.produced === undefined) node.produced = output;
+        else if (!hasProduced(node, output)) {
+          if (Array.isArray(node.produced)) node.produced.push(output);
+          else node.produced = [node.produced, output];
+        }
         if (mappingKey !== undefined) {
           node.mappingKeys ??= new Map();
           const keys = node.mappingKeys.get(output);
@@ -228,8 +255,7 @@ export class RunState {
       const upNode = this.steps.get(this.resolveKey(up, plan, mappingKey));
       if (upNode && !isTerminal(upNode.status)) {
         node.waiting++;
-        if (upNode.dependents) upNode.dependents.push(node);
-        else upNode.dependents = [node];
+        addDependent(upNode, node);
       }
     }
     return node;
@@ -262,7 +288,9 @@ export class RunState {
       const node = work.pop() as StepNode;
       const templates = this.templatesBySource.get(node.key);
       if (templates) this.instantiate(node, templates, work);
-      for (const dep of node.dependents ?? []) {
+      const { dependents } = node;
+      if (dependents === undefined) continue;
+      for (const dep of Array.isArray(dependents) ? dependents : [dependents]) {
         if (--dep.waiting === 0 && dep.status === 'PENDING') this.settle(dep, work);
       }
     }
@@ -307,8 +335,7 @@ export class RunState {
         for (const copy of copies) {
           if (!isTerminal(copy.status)) {
             collector.waiting++;
-            if (copy.dependents) copy.dependents.push(collector);
-            else copy.dependents = [collector];
+            addDependent(copy, collector);
           }
         }
         if (--collector.waiting === 0 && collector.status === 'PENDING') this.settle(collector, work);
@@ -343,14 +370,21 @@ export class RunState {
         return BLOCKED;
       }
     }
-    const inputs: Record<string, ResolvedInput> = {};
+    // Deciding only (build false) allocates nothing on the way: every step of a run is decided once.
+    const inputs: Record<string, ResolvedInput> | undefined = build ? {} : undefined;
     for (const name in plan.inputs) {
       const input = plan.inputs[name] as PlanInput;
       switch (input.from) {
         case 'config':
-          inputs[name] = { from: 'config', value: input.value };
+          if (inputs) inputs[name] = { from: 'config', value: input.value };
           break;
         case 'step': {
+          if (!inputs) {
+            if (!this.produced(input.step, input.output, plan, node.mappingKey)) {
+              return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
+            }
+            break;
+          }
           const ref = this.refFor(input.step, input.output, plan, node.mappingKey);
           if (!ref)
             return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
@@ -358,9 +392,9 @@ export class RunState {
           break;
         }
         case 'fanIn': {
-          if (!build) {
+          if (!inputs) {
             // Deciding only: one produced source is enough (a 100,000-way fan-in builds its refs once, at dispatch).
-            const any = input.sources.some((s) => this.refFor(s.step, s.output, plan, node.mappingKey) !== undefined);
+            const any = input.sources.some((s) => this.produced(s.step, s.output, plan, node.mappingKey));
             if (!any && input.sources.length > 0) {
               return { kind: 'skip', reason: `input '${name}': none of its sources was produced` };
             }
@@ -378,6 +412,7 @@ export class RunState {
           break;
         }
         case 'mapped':
+          if (!inputs) break;
           inputs[name] = {
             from: 'one',
             ref: { runId: this.runId, step: input.step, output: input.output, mappingKey: node.mappingKey as string },
@@ -387,12 +422,12 @@ export class RunState {
           const refs = this.collectRefs(input.step, input.output);
           if (refs === 'blocked') return BLOCKED;
           if (refs === 'skipped') return { kind: 'skip', reason: `input '${name}': '${input.step}' was skipped` };
-          inputs[name] = { from: 'many', refs };
+          if (inputs) inputs[name] = { from: 'many', refs };
           break;
         }
       }
     }
-    if (!build) return READY;
+    if (!inputs) return READY;
     const task: StepTask = {
       runId: this.runId,
       key: node.key,
@@ -408,13 +443,20 @@ export class RunState {
     return { kind: 'ready', task };
   }
 
+  /** Whether an upstream output is there to read (refFor without building the ref). */
+  private produced(step: string, output: string, from: PlanStep, mappingKey: string | undefined): boolean {
+    if (this.plan.reuse[step] !== undefined && !this.planStep(step)) return true;
+    const up = this.steps.get(this.resolveKey(step, from, mappingKey));
+    return up?.status === 'SUCCESS' && hasProduced(up, output);
+  }
+
   /** The ref of an upstream output, or undefined when it was skipped or not produced. */
   private refFor(step: string, output: string, from: PlanStep, mappingKey: string | undefined): OutputRef | undefined {
     const reusedRun = this.plan.reuse[step];
     if (reusedRun !== undefined && !this.planStep(step)) return { runId: reusedRun, step, output };
     const key = this.resolveKey(step, from, mappingKey);
     const up = this.steps.get(key);
-    if (up?.status !== 'SUCCESS' || !up.produced?.includes(output)) return undefined;
+    if (up?.status !== 'SUCCESS' || !hasProduced(up, output)) return undefined;
     return { runId: this.runId, step: key, output };
   }
 
@@ -435,7 +477,7 @@ export class RunState {
       const copy = this.steps.get(`${step}[${k}]`);
       if (!copy) continue;
       if (copy.status === 'FAILURE' || copy.status === 'CANCELED' || copy.status === 'NOT_STARTED') return 'blocked';
-      if (copy.status === 'SUCCESS' && copy.produced?.includes(output)) {
+      if (copy.status === 'SUCCESS' && hasProduced(copy, output)) {
         refs.push({ runId: this.runId, step: copy.key, output });
       }
     }
