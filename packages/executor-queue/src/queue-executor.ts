@@ -20,7 +20,7 @@ import { EventConsumer } from './event-consumer.js';
 import { type InFlight, InFlightSteps } from './in-flight.js';
 import { InlineValues, inlinedProducers } from './inline-values.js';
 import { RedisKeys } from './keys.js';
-import { OpDurations } from './op-durations.js';
+import { OpDurations, QUICK_STEP_MS } from './op-durations.js';
 import {
   IN_FLIGHT_PER_SLOT,
   MIN_IN_FLIGHT,
@@ -56,8 +56,12 @@ const JOB_STILL_THERE: ReadonlySet<string> = new Set(['active', 'waiting', 'dela
 /** Most successors one job carries. */
 const MAX_CHAIN = 64;
 
-/** Most independent steps one job carries (see StepJobData.batch). */
+/** Most independent steps one job carries when the backlog decides (see StepJobData.batch). */
 const MAX_BATCH = 16;
+
+/** Most steps of quick ops one job carries, and about how long such a bundle should take, in ms. */
+const MAX_QUICK_BATCH = 64;
+const QUICK_BUNDLE_MS = 16;
 
 /** How often the coordinator re-reads the worker registry for the slots serving each queue, in ms. */
 const SLOTS_REFRESH_MS = 2_000;
@@ -107,15 +111,18 @@ export class QueueExecutor implements Executor {
     const logger = ctx.logger.child({ runId: ctx.runId });
     const keys = new RedisKeys(options.prefix);
     const commands = this.connection();
+    // Connecting takes a few round trips each: the three connections connect at once.
+    const blocking = createRedis({ url: options.redisUrl, logger, name: 'stepwise-events' });
+    const queueConnection = createRedis({ url: options.redisUrl, logger, name: 'stepwise-dispatch' });
     try {
       await withTimeout(commands.ping(), 10_000);
     } catch (error) {
+      blocking.disconnect();
+      queueConnection.disconnect();
       throw new RedisUnavailableError(
         `cannot reach Redis at ${redactUrl(options.redisUrl)} for the queue executor: ${(error as Error).message}; start Redis or set execution.queue.redisUrl / REDIS_URL`,
       );
     }
-    const blocking = createRedis({ url: options.redisUrl, logger, name: 'stepwise-events' });
-    const queueConnection = createRedis({ url: options.redisUrl, logger, name: 'stepwise-dispatch' });
     const queues = new Map<string, Queue>();
     const queueFor = (name: string) => {
       let q = queues.get(name);
@@ -173,21 +180,16 @@ export class QueueExecutor implements Executor {
     };
     // Worker slots serving each queue (from the registry): what decides whether ready steps share jobs (bundle).
     const slotsByQueue = new Map<string, number>();
-    const workersByQueue = new Map<string, number>();
     let slotsAt = 0;
     const runQueues = new Set(ctx.plan.steps.map((step) => step.tags.queue ?? options.defaultQueue));
     const refreshSlots = async () => {
       slotsAt = Date.now();
       const live = await listWorkers(commands, keys);
       slotsByQueue.clear();
-      workersByQueue.clear();
       let slots = 0;
       for (const w of live) {
         if (w.draining) continue;
-        for (const q of w.queues) {
-          slotsByQueue.set(q, (slotsByQueue.get(q) ?? 0) + w.concurrency);
-          workersByQueue.set(q, (workersByQueue.get(q) ?? 0) + 1);
-        }
+        for (const q of w.queues) slotsByQueue.set(q, (slotsByQueue.get(q) ?? 0) + w.concurrency);
         if (w.queues.some((q) => runQueues.has(q))) slots += w.concurrency;
       }
       this.slots = slots;
@@ -280,12 +282,25 @@ export class QueueExecutor implements Executor {
         emit(event);
       },
     });
-    await refreshSlots().catch(() => {});
+    // Before the first dispatch, and side by side: the slots (they decide bundling), the run's queues ready
+    // (BullMQ loads its scripts on the connection), and on a fresh run the (empty) stream read once.
+    const runQueuesReady = [...runQueues]
+      .filter((name) => QUEUE_NAME.test(name))
+      .map((name) =>
+        queueFor(name)
+          .waitUntilReady()
+          .catch(() => {}),
+      );
+    await Promise.all([
+      refreshSlots().catch(() => {}),
+      ...runQueuesReady,
+      ctx.resuming ? undefined : consumer.catchUp(),
+    ]);
     // A resumed run: the steps riding in other steps' jobs (bundles, chains) are found in those jobs, so that
     // adopt() watches them through their carrier instead of enqueueing them a second time.
     if (ctx.resuming) await relearnRiders();
     // A resumed run's stream holds what happened while it had no coordinator: learn it before dispatching.
-    await consumer.catchUp();
+    if (ctx.resuming) await consumer.catchUp();
     consumer.start();
 
     // Ready steps are gathered for one tick and added with one addBulk per queue.
@@ -352,9 +367,10 @@ export class QueueExecutor implements Executor {
      *    backlog still keep every slot busy to the end. The backlog, not this flush alone: in a wide run's steady
      *    state each flush holds the few steps that the last completions let in, behind thousands already waiting.
      *  - the steps' ops are known to be quick (OpDurations): BullMQ's cost per job is larger than such a step, so
-     *    the flush is split into one job per worker process serving the queue, which runs the steps one after
-     *    another in a turn of its event loop and sends their events in one pipeline. Slots do not matter here:
-     *    round trips and CPU do (W3, 20 x 50 no-op steps, went from 0.57 to 0.8-0.9 of the bare BullMQ floor).
+     *    they go in bundles that take about QUICK_BUNDLE_MS by their ops' average (at most MAX_QUICK_BATCH steps);
+     *    a worker runs a bundle's steps one after another and sends their events in one pipeline. Slots do not
+     *    matter here, round trips and CPU do: on W3 (20 x 50 no-op steps) one job per worker process per flush gave
+     *    0.8 of the bare BullMQ floor's steps/s on the CPU benchmark, bundles of up to 64 about 0.95.
      */
     const bundle = (queue: string, items: PendingJob[]): PendingJob[] => {
       const slots = slotsByQueue.get(queue) ?? 0;
@@ -363,12 +379,17 @@ export class QueueExecutor implements Executor {
       const deep = backlog >= 8 * slots ? Math.min(MAX_BATCH, Math.floor(backlog / (4 * slots))) : 1;
       const quick: PendingJob[] = [];
       const other: PendingJob[] = [];
+      // The slowest quick op of the flush sizes its bundles.
+      let slowest = 0;
       for (const item of items) {
         if (!eligible(item)) continue;
-        (durations.isQuick(item.data.task.op) ? quick : other).push(item);
+        const mean = durations.meanMs(item.data.task.op);
+        if (mean !== undefined && mean < QUICK_STEP_MS) {
+          quick.push(item);
+          slowest = Math.max(slowest, mean, 0.01);
+        } else other.push(item);
       }
-      const workers = workersByQueue.get(queue) ?? 1;
-      const quickSize = Math.min(MAX_BATCH, Math.max(deep, Math.ceil(quick.length / workers)));
+      const quickSize = Math.min(MAX_QUICK_BATCH, Math.max(deep, Math.floor(QUICK_BUNDLE_MS / slowest)));
       const riders = new Set<PendingJob>();
       for (const [group, size] of [
         [quick, quickSize],
