@@ -116,6 +116,16 @@ describe('guarantees', () => {
       expect(await io.load(ref)).toBe('attempt 2');
       await io.store(ref, 'attempt 3', { attempt: 3 });
       expect(await io.load(ref)).toBe('attempt 3');
+      // Several values in one command (how a worker sends a turn's values): each is checked on its own.
+      const other = { runId: 'r1', step: 't', output: 'result' };
+      const pipeline = redis.pipeline();
+      io.storeAllCommand([
+        { ref, bytes: encodeValue('attempt 2, late again'), attempt: 2 },
+        { ref: other, bytes: encodeValue('t, attempt 1'), attempt: 1 },
+      ])(pipeline);
+      await pipeline.exec();
+      expect(await io.load(ref)).toBe('attempt 3');
+      expect(await io.load(other)).toBe('t, attempt 1');
     } finally {
       redis.disconnect();
     }

@@ -5,7 +5,12 @@ export { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 export { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
 export { jobIdOf, QueueExecutor, RedisUnavailableError } from './queue-executor.js';
 export { type ConnectionOptions, createRedis, defaultRedisUrl, redactUrl } from './redis-connection.js';
-export { RedisIOManager, type RedisIOManagerOptions, ValueTooLargeError } from './redis-io-manager.js';
+export {
+  type EncodedValue,
+  RedisIOManager,
+  type RedisIOManagerOptions,
+  ValueTooLargeError,
+} from './redis-io-manager.js';
 export { registerQueueExecutor } from './register.js';
 export {
   decodeEventEntry,

@@ -29,21 +29,36 @@ export interface RedisIOManagerOptions {
 }
 
 /**
- * Writes the value unless a newer attempt of the step already wrote it: a worker that was presumed lost (frozen,
+ * Writes each value unless a newer attempt of its step already wrote it: a worker that was presumed lost (frozen,
  * cut off) and comes back must not overwrite the output of the attempt that replaced it.
- * KEYS: value, attempt. ARGV: bytes, attempt, ttl seconds (0: none). Returns 1 when written.
+ * KEYS: value and attempt keys, in pairs. ARGV: ttl seconds (0: none), then bytes and attempt per pair.
+ * Returns how many were written. One call for all the values a worker sends in one pipeline.
  */
 const STORE_IF_NEWEST = `
-local current = redis.call('GET', KEYS[2])
-if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[2], ARGV[2])
+local ttl = tonumber(ARGV[1])
+local written = 0
+for i = 1, #KEYS, 2 do
+  local bytes, attempt = ARGV[i + 1], ARGV[i + 2]
+  local current = redis.call('GET', KEYS[i + 1])
+  if not current or tonumber(current) <= tonumber(attempt) then
+    if ttl > 0 then
+      redis.call('SET', KEYS[i], bytes, 'EX', ttl)
+      redis.call('SET', KEYS[i + 1], attempt, 'EX', ttl)
+    else
+      redis.call('SET', KEYS[i], bytes)
+      redis.call('SET', KEYS[i + 1], attempt)
+    end
+    written = written + 1
+  end
 end
-return 1`;
+return written`;
+
+/** A value to store: its ref, encoded bytes and the attempt that produced it. */
+export interface EncodedValue {
+  ref: OutputRef;
+  bytes: Buffer;
+  attempt: number;
+}
 
 /** The ioredis command for STORE_IF_NEWEST: EVALSHA once the script is on the connection, not its text each time. */
 const STORE_COMMAND = 'stepwiseStoreIfNewest';
@@ -61,7 +76,8 @@ export class RedisIOManager implements IOManager {
     options: RedisIOManagerOptions = {},
   ) {
     this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
-    if (!(STORE_COMMAND in redis)) redis.defineCommand(STORE_COMMAND, { numberOfKeys: 2, lua: STORE_IF_NEWEST });
+    // The number of keys varies (two per value): the first argument of each call gives it.
+    if (!(STORE_COMMAND in redis)) redis.defineCommand(STORE_COMMAND, { lua: STORE_IF_NEWEST });
     this.maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
     this.ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
   }
@@ -89,7 +105,7 @@ export class RedisIOManager implements IOManager {
     const key = this.key(ref);
     if (attempt !== undefined) {
       const store = (this.redis as unknown as StoreCommander)[STORE_COMMAND];
-      return store.call(this.redis, key, `${key}:attempt`, bytes, attempt, this.ttlSeconds) as Promise<unknown>;
+      return store.call(this.redis, ...this.storeArgs([{ ref, bytes, attempt }])) as Promise<unknown>;
     }
     return this.ttlSeconds > 0 ? this.redis.set(key, bytes, 'EX', this.ttlSeconds) : this.redis.set(key, bytes);
   }
@@ -100,13 +116,32 @@ export class RedisIOManager implements IOManager {
    */
   storeCommand(ref: OutputRef, bytes: Buffer, attempt: number): (pipeline: ChainableCommander) => void {
     this.checkSize(ref, bytes);
-    const key = this.key(ref);
+    return this.storeAllCommand([{ ref, bytes, attempt }]);
+  }
+
+  /**
+   * The write of several encoded values as one command for a pipeline (sizes checked with checkSize when each
+   * value was made). The list is read when the command is built, so values added until then go with it.
+   */
+  storeAllCommand(values: readonly EncodedValue[]): (pipeline: ChainableCommander) => void {
     return (pipeline) => {
-      (pipeline as unknown as StoreCommander)[STORE_COMMAND](key, `${key}:attempt`, bytes, attempt, this.ttlSeconds);
+      if (values.length > 0) (pipeline as unknown as StoreCommander)[STORE_COMMAND](...this.storeArgs(values));
     };
   }
 
-  private checkSize(ref: OutputRef, bytes: Buffer): void {
+  private storeArgs(values: readonly EncodedValue[]): Array<string | number | Buffer> {
+    const keys: string[] = [];
+    const argv: Array<string | number | Buffer> = [this.ttlSeconds];
+    for (const { ref, bytes, attempt } of values) {
+      const key = this.key(ref);
+      keys.push(key, `${key}:attempt`);
+      argv.push(bytes, attempt);
+    }
+    return [keys.length, ...keys, ...argv];
+  }
+
+  /** Throws ValueTooLargeError when `bytes` exceed the configured largest value. */
+  checkSize(ref: OutputRef, bytes: Buffer): void {
     if (bytes.length > this.maxValueBytes) {
       throw new ValueTooLargeError(describe(ref), bytes.length, this.maxValueBytes);
     }

@@ -12,6 +12,7 @@ import {
   type StepwiseEvent,
 } from '@stepwise/core';
 import {
+  type EncodedValue,
   type EventPublisher,
   inlineKey,
   MAX_INLINE_BYTES,
@@ -74,6 +75,8 @@ export class JobProcessor {
   private readonly resources = new Map<string, ResourceManager>();
   private fsIO?: FsIOManager;
   private redisIO?: RedisIOManager;
+  /** The values stored in this turn of the event loop, not sent yet: they go to Redis as one command. */
+  private valueBatch?: { values: EncodedValue[]; sent: Promise<unknown> };
 
   constructor(private readonly deps: JobProcessorDeps) {}
 
@@ -305,10 +308,23 @@ export class JobProcessor {
         try {
           const bytes = encodeValue(value);
           const key = refKey(ref);
+          redisIO.checkSize(ref, bytes);
           if (bytes.length <= MAX_INLINE_BYTES) small.set(key, bytes);
-          // Sent in the publisher's next pipeline, ahead of the events that announce the value.
-          const write = redisIO.storeCommand(ref, bytes, meta?.attempt ?? data.attempt);
-          storing.set(key, this.deps.publisher.publishWrite(write));
+          // Sent in the publisher's next pipeline, ahead of the events that announce the value: with every other
+          // value of this turn of the event loop, in one command.
+          let batch = this.valueBatch;
+          if (!batch) {
+            const values: EncodedValue[] = [];
+            const write = redisIO.storeAllCommand(values);
+            const sent = this.deps.publisher.publishWrite((pipeline) => {
+              if (this.valueBatch?.values === values) this.valueBatch = undefined;
+              write(pipeline);
+            });
+            batch = { values, sent };
+            this.valueBatch = batch;
+          }
+          batch.values.push({ ref, bytes, attempt: meta?.attempt ?? data.attempt });
+          storing.set(key, batch.sent);
           return Promise.resolve();
         } catch (error) {
           return Promise.reject(error);
