@@ -165,8 +165,9 @@ function decodeTask(task: WireTask, runId: string): StepTask {
 }
 
 /**
- * The job payload BullMQ stores for `data`: the run id once, not in every task and ref. A W3 job shrinks from ~750 to ~330 bytes of JSON, a fan-in of 100,000 from
- * 8 MB to 1 MB: every byte is stringified by the coordinator, copied by Redis and parsed by a worker.
+ * The job payload BullMQ stores for `data`: the run id once, not in every task and ref. A W3 job shrinks from ~750
+ * to ~330 bytes of JSON, a fan-in of 100,000 from 8 MB to 1 MB: every byte is stringified by the coordinator,
+ * copied by Redis and parsed by a worker.
  */
 export function encodeJobData(data: StepJobData): WireJobData {
   const { task, chain, batch, ...rest } = data;
