@@ -99,7 +99,7 @@ export class SqliteRunStorage implements RunStorage {
     let db: Database.Database | undefined;
     try {
       db = new Database(this.file, { timeout: this.busyTimeoutMs });
-      db.pragma('journal_mode = WAL');
+      switchToWal(db, this.busyTimeoutMs);
       db.pragma('synchronous = NORMAL');
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
       migrateSqlite(db);
@@ -277,5 +277,23 @@ export class SqliteRunStorage implements RunStorage {
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;
+  }
+}
+
+/**
+ * Sets WAL mode, retrying while another connection holds the lock: SQLite answers SQLITE_BUSY at once, without its
+ * busy handler, when two processes switch a new database to WAL together.
+ */
+function switchToWal(db: Database.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      // Opening is synchronous (better-sqlite3): wait without spinning.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
   }
 }
