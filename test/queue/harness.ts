@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { listWorkers, RedisKeys, type WorkerInfo } from '@stepwise/executor-queue';
 import { Redis } from 'ioredis';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = resolve(ROOT, 'packages/core/bin/stepwise.js');
 export const FIXTURE = resolve(ROOT, 'test/fixtures/queue-pipelines.ts');
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { executePipeline, Instance, type StepwiseEvent } from '@stepwise/core';
 import { RedisKeys } from '@stepwise/executor-queue';
@@ -26,6 +26,7 @@ import {
   FIXTURE,
   killAllWorkers,
   queueConfig,
+  ROOT,
   spawnWorker,
   uniquePrefix,
   waitForWorkers,
@@ -96,6 +97,29 @@ describe('queue executor with real worker processes', () => {
     // The whole chain rode in the first step's job: one worker ran it all.
     expect(new Set(starts.map((e) => e.workerId)).size).toBe(1);
   });
+
+  it("loads a queue run's outputs after the run ended, and the process then exits on its own", async () => {
+    spawnWorker({ redisUrl, prefix, name: 'l1' });
+    await waitForWorkers(redisUrl, prefix, ['l1']);
+    const result = await within(
+      executePipeline(chain, { runConfig: queueConfig(redisUrl, prefix), loadOutputs: false }),
+      30_000,
+      'run',
+    );
+    expect(result.status).toBe('SUCCESS');
+    expect(() => result.output('inc_19')).toThrow(/not loaded/);
+    expect(await result.loadOutput('inc_19')).toBe(4 + 20);
+    await result.loadOutputs();
+    expect(result.output('inc_5')).toBe(4 + 6);
+    // In a process of its own: the connection the load opened must close again, or the process would not end
+    // (execFile's timeout kills it, and the test fails).
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx/esm', '--conditions=source', resolve(ROOT, 'test/fixtures/load-after-run.ts')],
+      { cwd: ROOT, env: { ...process.env, REDIS_URL: redisUrl, STEPWISE_PREFIX: prefix }, timeout: 20_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual({ status: 'SUCCESS', value: 4 + 20 });
+  }, 60_000);
 
   it('runs a chain of values too large to inline: each step reads the last one once its write reached Redis', async () => {
     spawnWorker({ redisUrl, prefix, name: 'b1' });

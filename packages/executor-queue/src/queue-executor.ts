@@ -82,6 +82,9 @@ export class QueueExecutor implements Executor {
   private commands?: Redis;
   /** Live worker slots serving the run's queues, as last read from the registry. */
   private slots = 0;
+  /** Set by dispose(): the IO manager's connection is then only opened for loads (see ioConnection). */
+  private disposed = false;
+  private idleClose?: NodeJS.Timeout;
   /** Since this executor was made: BullMQ jobs added, and steps that rode in another step's job as a bundle. */
   readonly stats = { jobsAdded: 0, bundledSteps: 0 };
 
@@ -102,12 +105,30 @@ export class QueueExecutor implements Executor {
   /** Outputs must be reachable from every worker: keep a shared-volume fs IO manager, else use Redis. */
   runIO(instance: Instance): IOManager {
     if (instance.io instanceof FsIOManager) return instance.io;
-    this.redisIO ??= new RedisIOManager(this.connection(), { prefix: this.options.prefix });
+    this.redisIO ??= new RedisIOManager(() => this.ioConnection(), { prefix: this.options.prefix });
     return this.redisIO;
+  }
+
+  /**
+   * The connection of the run's IO manager. A run's result loads its outputs through that manager after the run,
+   * when this executor has been disposed: the connection then opens again and closes once idle for a second, so
+   * that loading works and the process still exits.
+   */
+  private ioConnection(): Redis {
+    const redis = this.connection();
+    if (this.disposed) {
+      clearTimeout(this.idleClose);
+      this.idleClose = setTimeout(() => void this.dispose(), 1_000);
+      this.idleClose.unref();
+    }
+    return redis;
   }
 
   async start(ctx: LaunchContext): Promise<StepLauncher> {
     const { options } = this;
+    // An executor given to several runs in turn is disposed after each: a new run uses it in full again.
+    this.disposed = false;
+    clearTimeout(this.idleClose);
     const logger = ctx.logger.child({ runId: ctx.runId });
     const keys = new RedisKeys(options.prefix);
     const commands = this.connection();
@@ -622,9 +643,11 @@ export class QueueExecutor implements Executor {
 
   /** Closes the executor's shared connection (after the run and the loading of its outputs). */
   async dispose(): Promise<void> {
-    await this.commands?.quit().catch(() => this.commands?.disconnect());
+    this.disposed = true;
+    clearTimeout(this.idleClose);
+    const commands = this.commands;
     this.commands = undefined;
-    this.redisIO = undefined;
+    await commands?.quit().catch(() => commands.disconnect());
   }
 }
 

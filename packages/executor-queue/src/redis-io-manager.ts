@@ -71,15 +71,23 @@ export class RedisIOManager implements IOManager {
   private readonly maxValueBytes: number;
   private readonly ttlSeconds: number;
 
-  constructor(
-    private readonly redis: Redis,
-    options: RedisIOManagerOptions = {},
-  ) {
+  private readonly connect: () => Redis;
+
+  /**
+   * @param redis the connection, or a function giving the connection to use now: the queue executor's may be
+   *   closed at the end of a run and opened again when the run's outputs are loaded later.
+   */
+  constructor(redis: Redis | (() => Redis), options: RedisIOManagerOptions = {}) {
+    this.connect = typeof redis === 'function' ? redis : () => redis;
+    // Now, on a given connection: a pipeline copies the connection's commands when it is made (storeAllCommand).
+    if (typeof redis !== 'function') defineStore(redis);
     this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
-    // The number of keys varies (two per value): the first argument of each call gives it.
-    if (!(STORE_COMMAND in redis)) redis.defineCommand(STORE_COMMAND, { lua: STORE_IF_NEWEST });
     this.maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
     this.ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
+  }
+
+  private get redis(): Redis {
+    return defineStore(this.connect());
   }
 
   private key(ref: OutputRef): string {
@@ -166,6 +174,12 @@ export class RedisIOManager implements IOManager {
       if (keys.length > 0) await this.redis.unlink(...keys);
     } while (cursor !== '0');
   }
+}
+
+/** Defines the store command on `redis` once. The number of keys varies (two per value): each call gives it. */
+function defineStore(redis: Redis): Redis {
+  if (!(STORE_COMMAND in redis)) redis.defineCommand(STORE_COMMAND, { lua: STORE_IF_NEWEST });
+  return redis;
 }
 
 function describe(ref: OutputRef): string {
