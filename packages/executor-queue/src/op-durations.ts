@@ -34,9 +34,14 @@ export class OpDurations {
     return known && known.samples >= MIN_SAMPLES ? known.meanMs : undefined;
   }
 
+  /** The op's mean duration when its steps are known to take less than QUICK_STEP_MS, else undefined. */
+  quickMeanMs(op: string): number | undefined {
+    const mean = this.meanMs(op);
+    return mean !== undefined && mean < QUICK_STEP_MS ? mean : undefined;
+  }
+
   /** The op's steps are known to take less than QUICK_STEP_MS. */
   isQuick(op: string): boolean {
-    const mean = this.meanMs(op);
-    return mean !== undefined && mean < QUICK_STEP_MS;
+    return this.quickMeanMs(op) !== undefined;
   }
 }

@@ -20,7 +20,7 @@ import { EventConsumer } from './event-consumer.js';
 import { type InFlight, InFlightSteps } from './in-flight.js';
 import { InlineValues, inlinedProducers } from './inline-values.js';
 import { RedisKeys } from './keys.js';
-import { OpDurations, QUICK_STEP_MS } from './op-durations.js';
+import { OpDurations } from './op-durations.js';
 import {
   IN_FLIGHT_PER_SLOT,
   MIN_IN_FLIGHT,
@@ -404,8 +404,8 @@ export class QueueExecutor implements Executor {
       let slowest = 0;
       for (const item of items) {
         if (!eligible(item)) continue;
-        const mean = durations.meanMs(item.data.task.op);
-        if (mean !== undefined && mean < QUICK_STEP_MS) {
+        const mean = durations.quickMeanMs(item.data.task.op);
+        if (mean !== undefined) {
           quick.push(item);
           slowest = Math.max(slowest, mean, 0.01);
         } else other.push(item);

@@ -183,7 +183,7 @@ export function parseJobData(data: unknown): StepJobData {
   if (!parsed.success) throw new MalformedMessageError(`malformed step job: ${describe(parsed.error)}`);
   const { task, chain, batch, ...rest } = parsed.data;
   const { runId } = rest;
-  const job: StepJobData = { ...rest, v: WIRE_VERSION, task: decodeTask(task, runId) };
+  const job: StepJobData = { ...rest, task: decodeTask(task, runId) };
   if (chain) job.chain = chain.map((t) => decodeTask(t, runId));
   if (batch) job.batch = batch.map((t) => decodeTask(t, runId));
   return job;
