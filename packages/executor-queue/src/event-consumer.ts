@@ -2,6 +2,7 @@ import type { StepwiseEvent } from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from './keys.js';
+import { addDeadLetter, readStream, type StreamEntry } from './scripts.js';
 import { decodeEventEntry, type InlineValue } from './wire.js';
 
 export interface EventConsumerOptions {
@@ -54,10 +55,7 @@ export class EventConsumer {
   async catchUp(): Promise<void> {
     const stream = this.options.keys.runEvents(this.options.runId);
     for (;;) {
-      const reply = (await this.options.redis.xreadBuffer('COUNT', 5_000, 'STREAMS', stream, this.lastId)) as Array<
-        [Buffer, Array<[Buffer, Buffer[]]>]
-      > | null;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = await readStream(this.options.redis, stream, this.lastId, 5_000);
       if (entries.length === 0) return;
       this.handleAll(entries);
     }
@@ -82,17 +80,9 @@ export class EventConsumer {
     const blockMs = this.options.blockMs ?? 1_000;
     let failures = 0;
     while (this.running) {
-      let reply: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+      let entries: StreamEntry[];
       try {
-        reply = (await redis.xreadBuffer(
-          'COUNT',
-          2_000,
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          stream,
-          this.lastId,
-        )) as typeof reply;
+        entries = await readStream(redis, stream, this.lastId, 2_000, blockMs);
         failures = 0;
       } catch (error) {
         if (!this.running) break;
@@ -102,8 +92,7 @@ export class EventConsumer {
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(failures, 5), 2_000)));
         continue;
       }
-      if (!reply) continue;
-      for (const [, entries] of reply) this.handleAll(entries);
+      this.handleAll(entries);
     }
   }
 
@@ -112,9 +101,9 @@ export class EventConsumer {
    * to run the young-generation GC a few times, and entries still referenced by the reply would survive it and be
    * copied to the old generation, which a coordinator of a long run then grows for nothing.
    */
-  private handleAll(entries: Array<[Buffer, Buffer[]] | undefined>): void {
+  private handleAll(entries: Array<StreamEntry | undefined>): void {
     for (let i = 0; i < entries.length; i++) {
-      const [idBuf, fields] = entries[i] as [Buffer, Buffer[]];
+      const [idBuf, fields] = entries[i] as StreamEntry;
       entries[i] = undefined;
       this.lastId = idBuf.toString();
       this.entriesRead++;
@@ -170,6 +159,6 @@ export class EventConsumer {
     const { commands, keys, runId } = this.options;
     const args: Array<string | Buffer> = ['source', keys.runEvents(runId), 'streamId', streamId, 'reason', reason];
     for (let i = 0; i + 1 < fields.length; i += 2) args.push(`field:${fields[i]?.toString()}`, fields[i + 1] as Buffer);
-    commands.xadd(keys.deadLetter, 'MAXLEN', '~', 10_000, '*', ...args).catch(() => {});
+    addDeadLetter(commands, keys, args).catch(() => {});
   }
 }

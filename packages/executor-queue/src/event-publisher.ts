@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { StepwiseEvent } from '@stepwise/core';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
+import { appendToStream, sendPipeline } from './scripts.js';
 import { encodeEventEntry, type InlineValue } from './wire.js';
 
 /** A command to send before the events of the same turn (an output value's SET), and who waits for it. */
@@ -12,7 +13,8 @@ interface QueuedWrite {
 
 /**
  * Appends step events to their runs' streams. Events written in one turn of the event loop go out as one entry per
- * run, in one pipeline (one round trip), in order, after the writes queued with them (the values they announce). Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
+ * run, in one pipeline (one round trip), in order, after the writes queued with them (the values they announce).
+ * Each entry carries `<producer>:<seq>`, so the coordinator drops the copy a retried XADD may leave.
  */
 export class EventPublisher {
   private readonly producer = randomUUID();
@@ -103,12 +105,10 @@ export class EventPublisher {
         try {
           // The values go in the same pipeline as the events that announce them: a separate (auto-pipelined)
           // SET can be overtaken by this explicit pipeline while an earlier auto-pipeline awaits its reply.
-          const pipeline = this.redis.pipeline();
-          for (const { write } of writes) write(pipeline);
-          for (const { stream, fields } of batch) pipeline.xadd(stream, '*', ...fields);
-          const results = await pipeline.exec();
-          const failed = results?.find(([error]) => error);
-          if (failed?.[0]) throw failed[0];
+          await sendPipeline(this.redis, (pipeline) => {
+            for (const { write } of writes) write(pipeline);
+            for (const { stream, fields } of batch) appendToStream(pipeline, stream, fields);
+          });
           for (const { resolve } of writes) resolve();
           return;
         } catch (error) {

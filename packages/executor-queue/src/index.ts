@@ -12,6 +12,7 @@ export {
   ValueTooLargeError,
 } from './redis-io-manager.js';
 export { registerQueueExecutor } from './register.js';
+export { addDeadLetter, pingWithin, subscribeToCancels } from './scripts.js';
 export {
   decodeEventEntry,
   encodeEventEntry,

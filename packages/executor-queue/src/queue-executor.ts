@@ -30,6 +30,7 @@ import {
 } from './options.js';
 import { createRedis, redactUrl } from './redis-connection.js';
 import { RedisIOManager } from './redis-io-manager.js';
+import { announceCanceled, deleteRunEvents, pingWithin } from './scripts.js';
 import { encodeJobData, type IOLocation, parseJobData, type StepJobData, WIRE_VERSION } from './wire.js';
 import { listWorkers } from './worker-registry.js';
 
@@ -136,7 +137,7 @@ export class QueueExecutor implements Executor {
     const blocking = createRedis({ url: options.redisUrl, logger, name: 'stepwise-events' });
     const queueConnection = createRedis({ url: options.redisUrl, logger, name: 'stepwise-dispatch' });
     try {
-      await withTimeout(commands.ping(), 10_000);
+      await pingWithin(commands, 10_000);
     } catch (error) {
       blocking.disconnect();
       queueConnection.disconnect();
@@ -602,8 +603,7 @@ export class QueueExecutor implements Executor {
       adopt: (task, attempt, started) => launch(task, attempt, 0, started),
       abort(reason) {
         aborting = (async () => {
-          await commands.set(keys.runCanceled(ctx.runId), reason, 'EX', 86_400);
-          await commands.publish(keys.cancelChannel, ctx.runId);
+          await announceCanceled(commands, keys, ctx.runId, reason);
           await flushing();
           // One removal per job; the steps riding in a removed job are canceled with it.
           const jobs = new Map<string, InFlight[]>();
@@ -633,7 +633,7 @@ export class QueueExecutor implements Executor {
         // A canceled run ends once its queued jobs are removed, not while the removal is still going on.
         await aborting;
         await consumer.stop();
-        await commands.del(keys.runEvents(ctx.runId)).catch(() => {});
+        await deleteRunEvents(commands, keys, ctx.runId).catch(() => {});
         await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
         blocking.disconnect();
         await queueConnection.quit().catch(() => queueConnection.disconnect());
@@ -677,14 +677,4 @@ function priorityOf(tags: Record<string, string>): number | undefined {
   const n = Number.parseInt(raw, 10);
   if (!Number.isFinite(n)) return undefined;
   return Math.min(2_097_152, Math.max(1, 1_000_000 - n));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -9,6 +9,7 @@ import {
 } from '@stepwise/core';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { DEFAULT_PREFIX, RedisKeys } from './keys.js';
+import { defineScripts, deleteMatching, getValue, setValue, storeIfNewest, valueExists } from './scripts.js';
 
 /** An output exceeds the Redis IO manager's size limit. */
 export class ValueTooLargeError extends StepwiseError {
@@ -28,42 +29,12 @@ export interface RedisIOManagerOptions {
   ttlSeconds?: number;
 }
 
-/**
- * Writes each value unless a newer attempt of its step already wrote it: a worker that was presumed lost (frozen,
- * cut off) and comes back must not overwrite the output of the attempt that replaced it.
- * KEYS: value and attempt keys, in pairs. ARGV: ttl seconds (0: none), then bytes and attempt per pair.
- * Returns how many were written. One call for all the values a worker sends in one pipeline.
- */
-const STORE_IF_NEWEST = `
-local ttl = tonumber(ARGV[1])
-local written = 0
-for i = 1, #KEYS, 2 do
-  local bytes, attempt = ARGV[i + 1], ARGV[i + 2]
-  local current = redis.call('GET', KEYS[i + 1])
-  if not current or tonumber(current) <= tonumber(attempt) then
-    if ttl > 0 then
-      redis.call('SET', KEYS[i], bytes, 'EX', ttl)
-      redis.call('SET', KEYS[i + 1], attempt, 'EX', ttl)
-    else
-      redis.call('SET', KEYS[i], bytes)
-      redis.call('SET', KEYS[i + 1], attempt)
-    end
-    written = written + 1
-  end
-end
-return written`;
-
 /** A value to store: its ref, encoded bytes and the attempt that produced it. */
 export interface EncodedValue {
   ref: OutputRef;
   bytes: Buffer;
   attempt: number;
 }
-
-/** The ioredis command for STORE_IF_NEWEST: EVALSHA once the script is on the connection, not its text each time. */
-const STORE_COMMAND = 'stepwiseStoreIfNewest';
-
-type StoreCommander = Record<typeof STORE_COMMAND, (...args: Array<string | number | Buffer>) => unknown>;
 
 /** Stores step outputs in Redis with msgpackr, so that they move between machines without a shared disk. */
 export class RedisIOManager implements IOManager {
@@ -80,14 +51,14 @@ export class RedisIOManager implements IOManager {
   constructor(redis: Redis | (() => Redis), options: RedisIOManagerOptions = {}) {
     this.connect = typeof redis === 'function' ? redis : () => redis;
     // Now, on a given connection: a pipeline copies the connection's commands when it is made (storeAllCommand).
-    if (typeof redis !== 'function') defineStore(redis);
+    if (typeof redis !== 'function') defineScripts(redis);
     this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
     this.ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
   }
 
   private get redis(): Redis {
-    return defineStore(this.connect());
+    return defineScripts(this.connect());
   }
 
   private key(ref: OutputRef): string {
@@ -111,11 +82,9 @@ export class RedisIOManager implements IOManager {
   sendEncoded(ref: OutputRef, bytes: Buffer, attempt?: number): Promise<unknown> {
     this.checkSize(ref, bytes);
     const key = this.key(ref);
-    if (attempt !== undefined) {
-      const store = (this.redis as unknown as StoreCommander)[STORE_COMMAND];
-      return store.call(this.redis, ...this.storeArgs([{ ref, bytes, attempt }])) as Promise<unknown>;
-    }
-    return this.ttlSeconds > 0 ? this.redis.set(key, bytes, 'EX', this.ttlSeconds) : this.redis.set(key, bytes);
+    if (attempt !== undefined)
+      return storeIfNewest(this.redis, this.storeArgs([{ ref, bytes, attempt }])) as Promise<unknown>;
+    return setValue(this.redis, key, bytes, this.ttlSeconds);
   }
 
   /**
@@ -133,7 +102,7 @@ export class RedisIOManager implements IOManager {
    */
   storeAllCommand(values: readonly EncodedValue[]): (pipeline: ChainableCommander) => void {
     return (pipeline) => {
-      if (values.length > 0) (pipeline as unknown as StoreCommander)[STORE_COMMAND](...this.storeArgs(values));
+      if (values.length > 0) storeIfNewest(pipeline, this.storeArgs(values));
     };
   }
 
@@ -156,30 +125,19 @@ export class RedisIOManager implements IOManager {
   }
 
   async load(ref: OutputRef): Promise<unknown> {
-    const bytes = await this.redis.getBuffer(this.key(ref));
+    const bytes = await getValue(this.redis, this.key(ref));
     if (bytes === null)
       throw new NotFoundError(`no stored output ${describe(ref)} in Redis (expired, deleted, or Redis lost its data)`);
     return decodeValue(bytes, describe(ref));
   }
 
   async has(ref: OutputRef): Promise<boolean> {
-    return (await this.redis.exists(this.key(ref))) === 1;
+    return valueExists(this.redis, this.key(ref));
   }
 
   async deleteRun(runId: string): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.valuesOfRun(runId), 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteMatching(this.redis, this.keys.valuesOfRun(runId));
   }
-}
-
-/** Defines the store command on `redis` once. The number of keys varies (two per value): each call gives it. */
-function defineStore(redis: Redis): Redis {
-  if (!(STORE_COMMAND in redis)) redis.defineCommand(STORE_COMMAND, { lua: STORE_IF_NEWEST });
-  return redis;
 }
 
 function describe(ref: OutputRef): string {

@@ -12,6 +12,7 @@ import {
   type StepwiseEvent,
 } from '@stepwise/core';
 import {
+  addDeadLetter,
   type EncodedValue,
   type EventPublisher,
   inlineKey,
@@ -368,22 +369,15 @@ export class JobProcessor {
     } catch {
       raw = String(job.data);
     }
-    await deps.redis
-      .xadd(
-        deps.keys.deadLetter,
-        'MAXLEN',
-        '~',
-        10_000,
-        '*',
-        'source',
-        `queue:${queue}`,
-        'jobId',
-        String(job.id),
-        'reason',
-        reason,
-        'data',
-        raw.slice(0, 65_536),
-      )
-      .catch((error: Error) => deps.logger.error({ err: error.message }, 'could not dead-letter the job'));
+    await addDeadLetter(deps.redis, deps.keys, [
+      'source',
+      `queue:${queue}`,
+      'jobId',
+      String(job.id),
+      'reason',
+      reason,
+      'data',
+      raw.slice(0, 65_536),
+    ]).catch((error: Error) => deps.logger.error({ err: error.message }, 'could not dead-letter the job'));
   }
 }

@@ -7,9 +7,11 @@ import {
   EventPublisher,
   encodeJobData,
   jobIdOf,
+  pingWithin,
   RedisKeys,
   redactUrl,
   removeWorker,
+  subscribeToCancels,
   type WorkerInfo,
   writeHeartbeat,
 } from '@stepwise/executor-queue';
@@ -98,10 +100,7 @@ export class StepwiseWorker {
     };
     const commands = connect('stepwise-worker');
     try {
-      await Promise.race([
-        commands.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
-      ]);
+      await pingWithin(commands, 10_000);
     } catch (error) {
       await this.closeConnections();
       throw new Error(
@@ -146,11 +145,10 @@ export class StepwiseWorker {
     this.processor = processor;
 
     const subscriber = connect('stepwise-cancel');
-    subscriber.on('message', (_channel: string, runId: string) => {
+    await subscribeToCancels(subscriber, this.keys, (runId) => {
       this.logger.info({ runId }, 'run canceled; aborting its steps');
       processor.cancelRun(runId);
     });
-    await subscriber.subscribe(this.keys.cancelChannel);
 
     const lockDuration = this.options.lockDurationMs ?? 30_000;
     const gate = this.queues.length > 1;
