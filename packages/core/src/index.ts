@@ -1,4 +1,3 @@
-export { type LoadedDefinitions, loadDefinitions, resolvePipeline } from './cli/load-definitions.js';
 export { deepMerge } from './config/deep-merge.js';
 export { formatZodIssues } from './config/format-issues.js';
 export {
@@ -71,7 +70,6 @@ export {
   MultiprocessExecutor,
   type MultiprocessExecutorOptions,
   StepProcessExitedError,
-  VersionSkewError,
 } from './execution/executors/multiprocess.js';
 export {
   PARENT_RUN_TAG,
@@ -93,15 +91,21 @@ export {
 } from './execution/resume.js';
 export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
 export type { RunResult, StepResult, StepResultStatus } from './execution/run-result.js';
+export { RunState } from './execution/run-state.js';
 export {
   hasProduced,
   isTerminal,
   producedNames,
   producedOutput,
-  RunState,
   type StepNode,
   type StepStatus,
-} from './execution/run-state.js';
+} from './execution/step-node.js';
+export {
+  pipelineToRun,
+  type StepRefusalCheck,
+  type StepRefusalCode,
+  StepRefusedError,
+} from './execution/step-refusal.js';
 export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution/step-runtime.js';
 export { Instance, type InstanceParts } from './instance/instance.js';
 export {
@@ -117,6 +121,14 @@ export { decodeValue, encodeValue } from './io/codec.js';
 export { FsIOManager } from './io/fs-io-manager.js';
 export { type IOManager, refKey, type StoreMeta } from './io/io-manager.js';
 export { MemoryIOManager } from './io/memory-io-manager.js';
+export {
+  type CodeLocation,
+  codeLocationOf,
+  FILE_TAG,
+  loadCodeLocation,
+  resolvePipeline,
+} from './location/code-location.js';
+export { type LoadedDefinitions, loadDefinitions } from './location/load-definitions.js';
 export { captureOutput, installOutputCapture, restoreOutputCapture } from './logs/capture.js';
 export type { ComputeLogManager } from './logs/compute-log-manager.js';
 export { FsComputeLogManager } from './logs/fs-compute-log-manager.js';
@@ -125,6 +137,7 @@ export { type BuildPlanOptions, buildPlan } from './plan/build-plan.js';
 export type * from './plan/plan.js';
 export { renderPlanDot, renderPlanJson, renderPlanText } from './plan/render.js';
 export { type StepGraphLike, selectSteps } from './plan/select.js';
+export { buildStepTask } from './plan/step-task.js';
 export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
 export { MemoryRunStorage } from './storage/memory-storage.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';

@@ -169,6 +169,14 @@ describe('stepwise run', { timeout: 60_000 }, () => {
     expectUsageError(await cli(['run', '-f', EXAMPLE, '--tag', 'oops']), '--tag');
   });
 
+  it('exits 1 with the error for a bug in the pipeline file (an ENOENT at its top level), not 2', async () => {
+    const r = await cli(['run', '-f', `${FIXTURES}/bug.ts`]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^stepwise: error: could not load '.*bug\.ts': ENOENT/);
+    expect(r.stderr).toContain('no-such-settings.json');
+    expect(r.stderr).toContain('STEPWISE_DEBUG=1');
+  });
+
   it('rejects a bad run config before any step runs, listing every path', async () => {
     const before = (await listRuns()).length;
     const r = await cli(['run', '-f', EXAMPLE, '-c', `${FIXTURES}/bad-config.yaml`]);

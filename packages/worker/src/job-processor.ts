@@ -7,9 +7,12 @@ import {
   type LoadedDefinitions,
   makeEvent,
   type PipelineDefinition,
+  pipelineToRun,
   ResourceManager,
   refKey,
+  StepRefusedError,
   type StepwiseEvent,
+  serializeError,
 } from '@stepwise/core';
 import {
   addDeadLetter,
@@ -105,38 +108,8 @@ export class JobProcessor {
     // A job BullMQ re-queued after its worker went silent is a new attempt.
     const attempt = data.attempt + (job.stalledCounter ?? 0);
     const { runId } = data;
-    const stepKey = data.task.key;
-    // A refused job fails its head and every step bundled with it: none of them would run here.
-    const fail = (message: string, code: string) => {
-      const members = (data.batch ?? []).map((m) => m.key);
-      for (const [key, n] of [
-        [stepKey, attempt] as const,
-        ...members.map((m) => [m, 1 + (job.stalledCounter ?? 0)] as const),
-      ]) {
-        deps.publisher.publish(
-          makeEvent(
-            'STEP_FAILURE',
-            runId,
-            { error: { name: 'WorkerRefusedError', message, code } },
-            { stepKey: key, attempt: n, workerId: deps.workerId, message },
-          ),
-        );
-      }
-    };
-    const pipeline = deps.definitions.pipelines.get(data.pipeline);
-    if (this.canceledRuns.has(runId)) {
-      fail('the run was canceled before the step started', 'STEP_ABORTED');
-    } else if (!pipeline) {
-      fail(
-        `worker ${deps.workerId} has no pipeline '${data.pipeline}' in ${deps.definitions.source} (it has ${[...deps.definitions.pipelines.keys()].join(', ') || 'none'}); start workers with the file that defines it`,
-        'PIPELINE_NOT_FOUND',
-      );
-    } else if (pipeline.fingerprint !== data.fingerprint) {
-      fail(
-        `version skew: worker ${deps.workerId} loaded pipeline '${data.pipeline}' with fingerprint ${pipeline.fingerprint}, but the run was planned with ${data.fingerprint}; deploy the same code to the coordinator and the workers`,
-        'VERSION_SKEW',
-      );
-    } else {
+    const pipeline = this.pipelineFor(data, attempt, job.stalledCounter ?? 0);
+    if (pipeline) {
       const outputs: JobOutputs = { produced: new Set(), small: new Map(), storing: new Map() };
       const { produced } = outputs;
       let outcome = await this.execute(data, pipeline, attempt, queue, outputs);
@@ -179,6 +152,40 @@ export class JobProcessor {
   }
 
   /**
+   * The pipeline to run the job's steps with, or undefined when this worker refuses them (see pipelineToRun): a
+   * refused job fails its head and every step bundled with it, since none of them would run here.
+   */
+  private pipelineFor(data: StepJobData, attempt: number, stalled: number): PipelineDefinition | undefined {
+    const { deps } = this;
+    const { runId } = data;
+    try {
+      return pipelineToRun({
+        run: { runId, pipeline: data.pipeline, fingerprint: data.fingerprint, canceled: this.canceledRuns.has(runId) },
+        pipelines: deps.definitions.pipelines,
+        source: deps.definitions.source,
+        runner: `worker ${deps.workerId}`,
+      });
+    } catch (refusal) {
+      const error = serializeError(refusal);
+      const steps = [
+        [data.task.key, attempt] as const,
+        ...(data.batch ?? []).map((m) => [m.key, 1 + stalled] as const),
+      ];
+      for (const [stepKey, n] of steps) {
+        deps.publisher.publish(
+          makeEvent(
+            'STEP_FAILURE',
+            runId,
+            { error },
+            { stepKey, attempt: n, workerId: deps.workerId, message: error.message },
+          ),
+        );
+      }
+      return undefined;
+    }
+  }
+
+  /**
    * The independent steps bundled with the head (see StepJobData.batch): each runs whatever the others' outcome.
    * The lock is checked at most every {@link BATCH_LOCK_CHECK_MS} (a round trip each): members read nothing from
    * this job, so a stale member only wastes work (its events and value lose to the newer attempt's).
@@ -203,11 +210,9 @@ export class JobProcessor {
             'STEP_FAILURE',
             data.runId,
             {
-              error: {
-                name: 'WorkerRefusedError',
-                message: `step '${member.key}' was canceled before it started`,
-                code: 'STEP_ABORTED',
-              },
+              error: serializeError(
+                new StepRefusedError('RUN_CANCELED', `step '${member.key}' was canceled before it started`),
+              ),
             },
             { stepKey: member.key, attempt, workerId: deps.workerId },
           ),

@@ -3,24 +3,19 @@ import { ConfigError, StepwiseError } from '../errors/index.js';
 /** Exit codes of `stepwise` (SPEC §9). */
 export const EXIT = { success: 0, runFailed: 1, usage: 2 } as const;
 
-/** An error code of the environment (errno, SQLite, PostgreSQL SQLSTATE): the setup is wrong, not the program. */
-const ENVIRONMENT_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+|[0-9A-Z]{5})$/;
-
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
 /**
- * The exit code for an error that ended a command: 2 for misuse (every StepwiseError: bad usage, config,
- * file, unknown run) and for environment errors (unreachable database, unwritable dir), 1 for anything else.
+ * The exit code for an error that ended a command: 2 for misuse (a StepwiseError whose `misuse` is set: bad usage,
+ * config, file, unknown run, unreachable storage; a commander error), 1 for anything else: a failure, or a bug
+ * (an ENOENT or a TypeError that nothing turned into a StepwiseError).
  */
 export function exitCodeOf(error: unknown): number {
-  if (StepwiseError.is(error) || error instanceof StepwiseError) return EXIT.usage;
-  const code = codeOf(error);
-  if (code?.startsWith('commander.')) return EXIT.usage;
-  if (code !== undefined && ENVIRONMENT_CODE.test(code)) return EXIT.usage;
-  return EXIT.runFailed;
+  if (StepwiseError.is(error)) return error.misuse ? EXIT.usage : EXIT.runFailed;
+  return codeOf(error)?.startsWith('commander.') ? EXIT.usage : EXIT.runFailed;
 }
 
 /**

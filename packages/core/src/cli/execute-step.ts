@@ -1,6 +1,6 @@
 import { executeStoredStep } from '../execution/execute-stored-step.js';
+import { loadCodeLocation } from '../location/code-location.js';
 import { EXIT } from './errors.js';
-import { loadDefinitions, resolvePipeline } from './load-definitions.js';
 import { getRunOrThrow, withInstance } from './options.js';
 import { RunPrinter, reserveStdout } from './output.js';
 
@@ -16,8 +16,7 @@ export interface ExecuteStepCommandOptions {
 export function executeStepCommand(opts: ExecuteStepCommandOptions): Promise<number> {
   return withInstance(async (instance) => {
     const run = await getRunOrThrow(instance, opts.runId);
-    const defs = await loadDefinitions(opts.file);
-    const pipeline = resolvePipeline(defs, opts.pipeline ?? run.pipeline);
+    const { pipeline } = await loadCodeLocation({ file: opts.file, pipeline: opts.pipeline ?? run.pipeline });
     const write = opts.json ? reserveStdout() : (text: string) => void process.stdout.write(text);
     const printer = new RunPrinter(opts.json ? 'json' : 'plain', write);
     const controller = new AbortController();

@@ -8,9 +8,6 @@ import type { RunRecord } from '../storage/run-storage.js';
 import { EXIT } from './errors.js';
 import type { RunPrinter } from './output.js';
 
-/** Tag `stepwise run` records with the absolute path of the pipeline file, so `reexecute` can find the code. */
-export const FILE_TAG = 'stepwise/file';
-
 /** `--executor` values and the `execution` key each selects. */
 export const EXECUTOR_KINDS: Record<string, string> = {
   'in-process': 'inProcess',

@@ -1,8 +1,8 @@
 import { UsageError } from '../errors/index.js';
+import { loadCodeLocation } from '../location/code-location.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { renderPlanDot, renderPlanJson, renderPlanText } from '../plan/render.js';
 import { EXIT } from './errors.js';
-import { loadDefinitions, resolvePipeline } from './load-definitions.js';
 import { loadRunConfig } from './options.js';
 
 export interface PlanCommandOptions {
@@ -17,8 +17,7 @@ export interface PlanCommandOptions {
 /** `stepwise plan`: compiles the plan (validating the run config) and prints it as text, JSON or DOT. */
 export async function planCommand(opts: PlanCommandOptions): Promise<number> {
   if (opts.json && opts.dot) throw new UsageError('give --json or --dot, not both');
-  const defs = await loadDefinitions(opts.file);
-  const pipeline = resolvePipeline(defs, opts.pipeline);
+  const { pipeline } = await loadCodeLocation(opts);
   const plan = buildPlan(pipeline, loadRunConfig(opts.config), { stepSelection: opts.select });
   const render = opts.json ? renderPlanJson : opts.dot ? renderPlanDot : renderPlanText;
   process.stdout.write(render(plan));

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors/index.js';
 import { startReexecution } from '../execution/reexecute.js';
-import { loadDefinitions, resolvePipeline } from './load-definitions.js';
-import { FILE_TAG, followRun, getRunOrThrow, loadRunConfig, parseTags, withInstance } from './options.js';
+import { codeLocationOf, FILE_TAG, loadCodeLocation } from '../location/code-location.js';
+import { followRun, getRunOrThrow, loadRunConfig, parseTags, withInstance } from './options.js';
 import { outputMode, RunPrinter } from './output.js';
 
 export interface ReexecuteCommandOptions {
@@ -23,12 +23,7 @@ export function reexecuteCommand(parentRunId: string, opts: ReexecuteCommandOpti
   const runConfig = opts.config?.length ? loadRunConfig(opts.config) : undefined;
   return withInstance(async (instance) => {
     const parent = await getRunOrThrow(instance, parentRunId);
-    const file = opts.file ?? parent.tags[FILE_TAG];
-    if (file === undefined) {
-      throw new UsageError(`run ${parentRunId} does not record its pipeline file; give it with -f FILE`);
-    }
-    const defs = await loadDefinitions(file);
-    const pipeline = resolvePipeline(defs, parent.pipeline);
+    const { pipeline, definitions: defs } = await loadCodeLocation(codeLocationOf(parent, opts.file));
     const printer = new RunPrinter(outputMode(opts.json));
     const handle = startReexecution(instance, parentRunId, pipeline, {
       fromFailure: opts.fromFailure,

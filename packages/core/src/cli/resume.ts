@@ -1,7 +1,6 @@
-import { UsageError } from '../errors/index.js';
 import { startResume } from '../execution/resume.js';
-import { loadDefinitions, resolvePipeline } from './load-definitions.js';
-import { FILE_TAG, followRun, getRunOrThrow, loadRunConfig, withInstance } from './options.js';
+import { codeLocationOf, loadCodeLocation } from '../location/code-location.js';
+import { followRun, getRunOrThrow, loadRunConfig, withInstance } from './options.js';
 import { outputMode, RunPrinter } from './output.js';
 
 export interface ResumeCommandOptions {
@@ -18,10 +17,7 @@ export function resumeCommand(runId: string, opts: ResumeCommandOptions): Promis
   const runConfig = opts.config?.length ? loadRunConfig(opts.config) : undefined;
   return withInstance(async (instance) => {
     const run = await getRunOrThrow(instance, runId);
-    const file = opts.file ?? run.tags[FILE_TAG];
-    if (file === undefined)
-      throw new UsageError(`run ${runId} does not record its pipeline file; give it with -f FILE`);
-    const pipeline = resolvePipeline(await loadDefinitions(file), run.pipeline);
+    const { pipeline } = await loadCodeLocation(codeLocationOf(run, opts.file));
     const printer = new RunPrinter(outputMode(opts.json));
     const handle = startResume(pipeline, runId, { instance, runConfig, onEvent: printer.onEvent });
     return followRun(handle, printer);

@@ -1,6 +1,6 @@
 import { startRun } from '../execution/execute-pipeline.js';
-import { loadDefinitions, resolvePipeline } from './load-definitions.js';
-import { applyExecutor, FILE_TAG, followRun, loadRunConfig, parseTags, withInstance } from './options.js';
+import { FILE_TAG, loadCodeLocation } from '../location/code-location.js';
+import { applyExecutor, followRun, loadRunConfig, parseTags, withInstance } from './options.js';
 import { outputMode, RunPrinter } from './output.js';
 
 export interface RunCommandOptions {
@@ -15,8 +15,7 @@ export interface RunCommandOptions {
 
 /** `stepwise run`: executes a pipeline on the local instance, so the run is stored. */
 export async function runCommand(opts: RunCommandOptions): Promise<number> {
-  const defs = await loadDefinitions(opts.file);
-  const pipeline = resolvePipeline(defs, opts.pipeline);
+  const { pipeline, definitions: defs } = await loadCodeLocation(opts);
   const runConfig = applyExecutor(loadRunConfig(opts.config), opts.executor);
   const tags = { ...parseTags(opts.tag), [FILE_TAG]: defs.file };
   return withInstance(async (instance) => {

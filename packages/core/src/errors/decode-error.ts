@@ -1,8 +1,8 @@
-import { StepwiseError } from './stepwise-error.js';
+import { StepwiseError, type StepwiseErrorOptions } from './stepwise-error.js';
 
 /** Bytes read from storage, a queue or a stream are not a value Stepwise encoded (corrupt, truncated or foreign). */
 export class DecodeError extends StepwiseError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StepwiseErrorOptions) {
     super('DECODE_FAILED', message, options);
   }
 }

@@ -1,8 +1,8 @@
-import { StepwiseError } from './stepwise-error.js';
+import { StepwiseError, type StepwiseErrorOptions } from './stepwise-error.js';
 
 /** The instance's storage cannot be opened, read or written. */
 export class StorageError extends StepwiseError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StepwiseErrorOptions) {
     super('STORAGE_FAILED', message, options);
   }
 }

@@ -1,8 +1,8 @@
-import { StepwiseError } from './stepwise-error.js';
+import { StepwiseError, type StepwiseErrorOptions } from './stepwise-error.js';
 
 /** A command or call was used wrongly: a malformed option, a missing argument, an operation the run's state forbids. */
 export class UsageError extends StepwiseError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: StepwiseErrorOptions) {
     super('USAGE', message, options);
   }
 }

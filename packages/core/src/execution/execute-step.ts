@@ -15,6 +15,7 @@ export class StepAbortedError extends StepwiseError {
     super(
       'STEP_ABORTED',
       `step '${stepKey}' was aborted: ${reason instanceof Error ? reason.message : String(reason)}`,
+      { misuse: false },
     );
   }
 }

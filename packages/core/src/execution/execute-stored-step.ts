@@ -8,6 +8,7 @@ import { EventWriter } from '../storage/event-writer.js';
 import { executeStep, StepAbortedError } from './execute-step.js';
 import { replayStoredRun, STEP_REEXECUTED } from './replay-stored-run.js';
 import { ResourceManager } from './resource-manager.js';
+import { pipelineToRun } from './step-refusal.js';
 import type { StepRuntime } from './step-runtime.js';
 
 export interface ExecuteStoredStepOptions {
@@ -50,14 +51,18 @@ export async function executeStoredStep(
   await instance.init();
   const run = await instance.storage.getRun(runId);
   if (!run) throw new NotFoundError(`run '${runId}' not found`);
-  if (run.pipeline !== pipeline.name) {
-    throw new UsageError(`run ${runId} is a run of pipeline '${run.pipeline}', not '${pipeline.name}'`);
-  }
-  if (run.plan.fingerprint !== pipeline.fingerprint && !options.allowChangedCode) {
-    throw new UsageError(
-      `the code of pipeline '${pipeline.name}' differs from the code run ${runId} was planned with (fingerprint ${pipeline.fingerprint}, run ${run.plan.fingerprint}); re-execute the run instead`,
-    );
-  }
+  pipelineToRun({
+    run: {
+      runId,
+      pipeline: run.pipeline,
+      fingerprint: run.plan.fingerprint,
+      canceled: run.status === 'CANCELING' || run.status === 'CANCELED',
+    },
+    pipelines: new Map([[pipeline.name, pipeline]]),
+    source: pipeline.sourceFile ?? 'the pipeline given',
+    runner: `process ${process.pid}`,
+    allowChangedCode: options.allowChangedCode,
+  });
   const view = replayStoredRun(run.plan, runId, await instance.storage.getEvents(runId));
   const node = view.state.steps.get(stepKey);
   if (!node) {

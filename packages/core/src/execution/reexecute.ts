@@ -11,7 +11,7 @@ import { type ExecuteOptions, executePlan, type RunHandle, startHandle } from '.
 import { executorFromConfig } from './executor-registry.js';
 import { replayStoredRun, type StoredRunView } from './replay-stored-run.js';
 import type { RunResult } from './run-result.js';
-import { hasProduced } from './run-state.js';
+import { hasProduced } from './step-node.js';
 
 /** Tags a re-execution records, besides the parent/root links of its run record. */
 export const PARENT_RUN_TAG = 'stepwise/parentRunId';

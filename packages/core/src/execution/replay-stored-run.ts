@@ -1,7 +1,8 @@
 import type { SerializedError, StepwiseEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import type { RunOutcome } from './run-coordinator.js';
-import { isTerminal, RunState, type StepStatus } from './run-state.js';
+import { RunState } from './run-state.js';
+import { isTerminal, type StepStatus } from './step-node.js';
 
 /** A stored run's state, rebuilt from its event log. */
 export interface StoredRunView {

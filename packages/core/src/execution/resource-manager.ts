@@ -6,7 +6,7 @@ import { StepwiseError } from '../errors/index.js';
 export class ResourceSetupError extends StepwiseError {
   constructor(name: string, cause: unknown) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super('RESOURCE_SETUP_FAILED', `resource '${name}' failed to set up: ${why}`, { cause });
+    super('RESOURCE_SETUP_FAILED', `resource '${name}' failed to set up: ${why}`, { cause, misuse: false });
   }
 }
 

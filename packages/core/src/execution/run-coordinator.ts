@@ -5,7 +5,8 @@ import type { Instance } from '../instance/instance.js';
 import type { IOManager } from '../io/io-manager.js';
 import type { ExecutionPlan, StepTask } from '../plan/plan.js';
 import type { Executor, StepLauncher } from './executor.js';
-import { isTerminal, RunState, type StepNode } from './run-state.js';
+import { RunState } from './run-state.js';
+import { isTerminal, type StepNode } from './step-node.js';
 
 export type RunOutcome = 'SUCCESS' | 'FAILURE' | 'CANCELED';
 

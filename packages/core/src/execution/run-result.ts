@@ -2,7 +2,8 @@ import { NotFoundError } from '../errors/index.js';
 import type { SerializedError } from '../events/events.js';
 import type { IOManager } from '../io/io-manager.js';
 import type { RunOutcome } from './run-coordinator.js';
-import { producedNames, producedOutput, type RunState } from './run-state.js';
+import type { RunState } from './run-state.js';
+import { producedNames, producedOutput } from './step-node.js';
 
 export type StepResultStatus = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED' | 'NOT_STARTED';
 

@@ -1,85 +1,7 @@
 import type { StepwiseEvent } from '../events/events.js';
-import type { ExecutionPlan, OutputRef, PlanInput, PlanStep, ResolvedInput, StepTask } from '../plan/plan.js';
-
-/** Where a step is in its life. The last five are terminal. */
-export type StepStatus =
-  | 'PENDING'
-  | 'READY'
-  | 'DISPATCHED'
-  | 'RUNNING'
-  | 'UP_FOR_RETRY'
-  | 'SUCCESS'
-  | 'FAILURE'
-  | 'SKIPPED'
-  | 'CANCELED'
-  | 'NOT_STARTED';
-
-const TERMINAL: ReadonlySet<StepStatus> = new Set(['SUCCESS', 'FAILURE', 'SKIPPED', 'CANCELED', 'NOT_STARTED']);
-
-export function isTerminal(status: StepStatus): boolean {
-  return TERMINAL.has(status);
-}
-
-/** Whether the step's current attempt produced `output`. */
-export function hasProduced(node: StepNode, output: string): boolean {
-  const { produced } = node;
-  return produced === output || (Array.isArray(produced) && produced.includes(output));
-}
-
-/** The names of the outputs the step's current attempt produced. */
-export function producedNames(node: StepNode): readonly string[] {
-  const { produced } = node;
-  return produced === undefined ? [] : Array.isArray(produced) ? produced : [produced];
-}
-
-/** What a step produced for `output`: `true`, the mapping keys of a dynamic output, or undefined. */
-export function producedOutput(node: StepNode, output: string): string[] | true | undefined {
-  if (!hasProduced(node, output)) return undefined;
-  return node.mappingKeys?.get(output) ?? true;
-}
-
-/** Adds `dependent` to the steps waiting for `node`. */
-function addDependent(node: StepNode, dependent: StepNode): void {
-  const { dependents } = node;
-  if (dependents === undefined) node.dependents = dependent;
-  else if (Array.isArray(dependents)) dependents.push(dependent);
-  else node.dependents = [dependents, dependent];
-}
-
-/** One step of a run: a plan step, or a mapped copy of a template. */
-export interface StepNode {
-  readonly key: string;
-  readonly plan: PlanStep;
-  readonly mappingKey?: string;
-  status: StepStatus;
-  /** The newest attempt seen; events of older attempts are stale. */
-  attempt: number;
-  /** Upstream steps (and uninstantiated templates) not yet terminal. */
-  waiting: number;
-  /**
-   * Steps waiting for this one: the step itself while there is one (most steps of a wide run have a single
-   * dependent, and an array each would cost 5 MB per 100,000 steps), an array from the second.
-   */
-  dependents?: StepNode | StepNode[];
-  /**
-   * Names of the outputs this attempt produced: the name while there is one, an array from the second (see
-   * hasProduced); `mappingKeys` holds the keys a dynamic output emitted, in order. No Map per step: a
-   * 100,000-step run keeps one node per step.
-   */
-  produced?: string | string[];
-  mappingKeys?: Map<string, string[]>;
-  /** The step's task while it is ready or in flight (see RunState.taskOf); dropped when it ends. */
-  task?: StepTask;
-  skipReason?: string;
-  startedAt?: number;
-  endedAt?: number;
-  workerId?: string;
-}
-
-type Evaluation = { kind: 'ready'; task?: StepTask } | { kind: 'skip'; reason: string } | { kind: 'blocked' };
-
-const READY: Evaluation = { kind: 'ready' };
-const BLOCKED: Evaluation = { kind: 'blocked' };
+import type { ExecutionPlan, PlanStep, StepTask } from '../plan/plan.js';
+import { evaluateStep } from './step-inputs.js';
+import { addDependent, hasProduced, isTerminal, producedOutput, type StepNode, type StepStatus } from './step-node.js';
 
 /**
  * The state of one run, driven only by its events: which steps are ready, skipped, running or done.
@@ -262,12 +184,12 @@ export class RunState {
   }
 
   /** The plan step `key`, or undefined when it is not in the plan. */
-  private planStep(key: string): PlanStep | undefined {
+  planStep(key: string): PlanStep | undefined {
     return this.templates.get(key) ?? this.steps.get(key)?.plan;
   }
 
   /** The key of upstream plan step `up` as seen from a copy with `mappingKey` of a template in the same scope. */
-  private resolveKey(up: string, from: PlanStep, mappingKey: string | undefined): string {
+  resolveKey(up: string, from: PlanStep, mappingKey: string | undefined): string {
     if (mappingKey === undefined || !from.scope) return up;
     const upPlan = this.planStep(up);
     return upPlan?.scope && upPlan.scope.step === from.scope.step ? `${up}[${mappingKey}]` : up;
@@ -304,7 +226,7 @@ export class RunState {
 
   /** Decides a step whose upstream is all terminal: ready, skipped, or never started. */
   private settle(node: StepNode, work: StepNode[]): void {
-    const evaluation = this.evaluate(node, false);
+    const evaluation = evaluateStep(this, node, false);
     if (evaluation.kind === 'ready') {
       node.status = 'READY';
       this.ready.push(node);
@@ -353,134 +275,9 @@ export class RunState {
   taskOf(node: StepNode): StepTask | undefined {
     if (node.task) return node.task;
     if (node.status === 'PENDING' || node.status === 'SKIPPED' || node.status === 'NOT_STARTED') return undefined;
-    const evaluation = this.evaluate(node, true);
+    const evaluation = evaluateStep(this, node, true);
     if (evaluation.kind !== 'ready') return undefined;
     if (!isTerminal(node.status)) node.task = evaluation.task;
     return evaluation.task;
-  }
-
-  /** Decides whether `node` can run; with `build`, builds its task when it can (deciding alone builds none). */
-  private evaluate(node: StepNode, build: boolean): Evaluation {
-    const plan = node.plan;
-    for (const up of plan.upstream) {
-      const upPlan = this.planStep(up);
-      if (upPlan?.scope && upPlan.scope.step !== plan.scope?.step) continue;
-      const upNode = this.steps.get(this.resolveKey(up, plan, node.mappingKey));
-      if (upNode && (upNode.status === 'FAILURE' || upNode.status === 'CANCELED' || upNode.status === 'NOT_STARTED')) {
-        return BLOCKED;
-      }
-    }
-    // Deciding only (build false) allocates nothing on the way: every step of a run is decided once.
-    const inputs: Record<string, ResolvedInput> | undefined = build ? {} : undefined;
-    for (const name in plan.inputs) {
-      const input = plan.inputs[name] as PlanInput;
-      switch (input.from) {
-        case 'config':
-          if (inputs) inputs[name] = { from: 'config', value: input.value };
-          break;
-        case 'step': {
-          if (!inputs) {
-            if (!this.produced(input.step, input.output, plan, node.mappingKey)) {
-              return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
-            }
-            break;
-          }
-          const ref = this.refFor(input.step, input.output, plan, node.mappingKey);
-          if (!ref)
-            return { kind: 'skip', reason: `input '${name}': '${input.step}.${input.output}' was not produced` };
-          inputs[name] = { from: 'one', ref };
-          break;
-        }
-        case 'fanIn': {
-          if (!inputs) {
-            // Deciding only: one produced source is enough (a 100,000-way fan-in builds its refs once, at dispatch).
-            const any = input.sources.some((s) => this.produced(s.step, s.output, plan, node.mappingKey));
-            if (!any && input.sources.length > 0) {
-              return { kind: 'skip', reason: `input '${name}': none of its sources was produced` };
-            }
-            break;
-          }
-          const refs: OutputRef[] = [];
-          for (const s of input.sources) {
-            const ref = this.refFor(s.step, s.output, plan, node.mappingKey);
-            if (ref) refs.push(ref);
-          }
-          if (refs.length === 0 && input.sources.length > 0) {
-            return { kind: 'skip', reason: `input '${name}': none of its sources was produced` };
-          }
-          inputs[name] = { from: 'many', refs };
-          break;
-        }
-        case 'mapped':
-          if (!inputs) break;
-          inputs[name] = {
-            from: 'one',
-            ref: { runId: this.runId, step: input.step, output: input.output, mappingKey: node.mappingKey as string },
-          };
-          break;
-        case 'collect': {
-          const refs = this.collectRefs(input.step, input.output);
-          if (refs === 'blocked') return BLOCKED;
-          if (refs === 'skipped') return { kind: 'skip', reason: `input '${name}': '${input.step}' was skipped` };
-          if (inputs) inputs[name] = { from: 'many', refs };
-          break;
-        }
-      }
-    }
-    if (!inputs) return READY;
-    const task: StepTask = {
-      runId: this.runId,
-      key: node.key,
-      planKey: plan.key,
-      op: plan.op,
-      inputs,
-      outputs: plan.outputs,
-      config: plan.config,
-      tags: plan.tags,
-    };
-    if (node.mappingKey !== undefined) task.mappingKey = node.mappingKey;
-    if (plan.retry) task.retry = plan.retry;
-    return { kind: 'ready', task };
-  }
-
-  /** Whether an upstream output is there to read (refFor without building the ref). */
-  private produced(step: string, output: string, from: PlanStep, mappingKey: string | undefined): boolean {
-    if (this.plan.reuse[step] !== undefined && !this.planStep(step)) return true;
-    const up = this.steps.get(this.resolveKey(step, from, mappingKey));
-    return up?.status === 'SUCCESS' && hasProduced(up, output);
-  }
-
-  /** The ref of an upstream output, or undefined when it was skipped or not produced. */
-  private refFor(step: string, output: string, from: PlanStep, mappingKey: string | undefined): OutputRef | undefined {
-    const reusedRun = this.plan.reuse[step];
-    if (reusedRun !== undefined && !this.planStep(step)) return { runId: reusedRun, step, output };
-    const key = this.resolveKey(step, from, mappingKey);
-    const up = this.steps.get(key);
-    if (up?.status !== 'SUCCESS' || !hasProduced(up, output)) return undefined;
-    return { runId: this.runId, step: key, output };
-  }
-
-  /** Refs of every item of a dynamic output, or of every copy of a template's output, in mapping-key order. */
-  private collectRefs(step: string, output: string): OutputRef[] | 'blocked' | 'skipped' {
-    const plan = this.planStep(step);
-    const sourceKey = plan?.scope ? plan.scope.step : step;
-    const source = this.steps.get(sourceKey);
-    if (!source || source.status === 'SKIPPED') return 'skipped';
-    if (source.status !== 'SUCCESS') return 'blocked';
-    if (!plan?.scope) {
-      const keys = producedOutput(source, output);
-      return (Array.isArray(keys) ? keys : []).map((k) => ({ runId: this.runId, step, output, mappingKey: k }));
-    }
-    const keys = producedOutput(source, plan.scope.output);
-    const refs: OutputRef[] = [];
-    for (const k of Array.isArray(keys) ? keys : []) {
-      const copy = this.steps.get(`${step}[${k}]`);
-      if (!copy) continue;
-      if (copy.status === 'FAILURE' || copy.status === 'CANCELED' || copy.status === 'NOT_STARTED') return 'blocked';
-      if (copy.status === 'SUCCESS' && hasProduced(copy, output)) {
-        refs.push({ runId: this.runId, step: copy.key, output });
-      }
-    }
-    return refs;
   }
 }

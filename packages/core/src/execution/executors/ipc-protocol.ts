@@ -12,6 +12,7 @@ export interface InitMessage {
   type: 'init';
   /** Absolute path of the module that declares the pipeline. */
   file: string;
+  runId: string;
   pipeline: string;
   /** The parent's plan fingerprint; a child whose code differs refuses every step. */
   fingerprint: string;

@@ -5,13 +5,14 @@
  */
 import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
-import { loadDefinitions, resolvePipeline } from '../../cli/load-definitions.js';
 import { makeEvent, type SerializedError, type StepwiseEvent, serializeError } from '../../events/events.js';
 import type { IOManager } from '../../io/io-manager.js';
+import { loadDefinitions } from '../../location/load-definitions.js';
 import type { ComputeLogManager } from '../../logs/compute-log-manager.js';
 import type { OutputRef } from '../../plan/plan.js';
 import { executeStep } from '../execute-step.js';
 import { ResourceManager } from '../resource-manager.js';
+import { pipelineToRun } from '../step-refusal.js';
 import type { StepRuntime } from '../step-runtime.js';
 import type {
   ChildMessage,
@@ -21,7 +22,6 @@ import type {
   ParentMessage,
   RunMessage,
 } from './ipc-protocol.js';
-import { VersionSkewError } from './multiprocess.js';
 
 const workerId = `${hostname()}/${process.pid}`;
 
@@ -109,12 +109,13 @@ const io = new ParentIOManager();
 
 async function load(message: InitMessage, logger: Logger): Promise<StepRuntime> {
   // The same loader as the CLI: .ts files without a build, pipelines from default or named exports.
-  const pipeline = resolvePipeline(await loadDefinitions(message.file), message.pipeline);
-  if (pipeline.fingerprint !== message.fingerprint) {
-    throw new VersionSkewError(
-      `pipeline '${pipeline.name}' as loaded from ${message.file} by step process ${process.pid} has fingerprint ${pipeline.fingerprint}, but the run was planned with ${message.fingerprint}: the coordinator and the step process run different code (was the file changed since, or is it loaded through another transpiler?)`,
-    );
-  }
+  const definitions = await loadDefinitions(message.file);
+  const pipeline = pipelineToRun({
+    run: { runId: message.runId, pipeline: message.pipeline, fingerprint: message.fingerprint },
+    pipelines: definitions.pipelines,
+    source: message.file,
+    runner: `step process ${process.pid}`,
+  });
   resources = new ResourceManager(pipeline, logger);
   return {
     pipeline,

@@ -33,17 +33,10 @@ export class StepProcessExitedError extends StepwiseError {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   constructor(message: string, details: { pid?: number; exitCode: number | null; signal: NodeJS.Signals | null }) {
-    super('STEP_PROCESS_EXITED', message);
+    super('STEP_PROCESS_EXITED', message, { misuse: false });
     this.pid = details.pid;
     this.exitCode = details.exitCode;
     this.signal = details.signal;
-  }
-}
-
-/** A step process loaded other code than the coordinator planned with (the pipeline fingerprints differ). */
-export class VersionSkewError extends StepwiseError {
-  constructor(message: string) {
-    super('VERSION_SKEW', message);
   }
 }
 
@@ -280,6 +273,7 @@ class MultiprocessLauncher implements StepLauncher {
     this.send(proc, {
       type: 'init',
       file: settings.file,
+      runId: ctx.runId,
       pipeline: ctx.pipeline.name,
       fingerprint: ctx.plan.fingerprint,
       logLevel: ctx.logger.level,

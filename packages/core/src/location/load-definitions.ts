@@ -2,10 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { register as registerHooks } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { didYouMean } from '../config/format-issues.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import type { RepositoryDefinition } from '../definitions/repository.js';
-import { LoadError, NotFoundError, UsageError } from '../errors/index.js';
+import { LoadError } from '../errors/index.js';
 
 /** What a definitions file provides, found by {@link loadDefinitions}. */
 export interface LoadedDefinitions {
@@ -52,6 +51,16 @@ function isRepository(value: unknown): value is RepositoryDefinition {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'repository';
 }
 
+/**
+ * Whether an import failure is a bug in the file's code (a system error such as ENOENT, a TypeError, ...) rather
+ * than the file refusing to load (an Error it throws, a syntax error): the CLI exits 1 for a bug, 2 for bad input.
+ */
+function isProgramBug(error: unknown): boolean {
+  if (error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError) return true;
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  return typeof code === 'string' && typeof syscall === 'string';
+}
+
 /** The one line of an import failure worth showing: esbuild's first `ERROR:` line, else the first line. */
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -63,7 +72,8 @@ function firstLine(error: unknown): string {
 /**
  * Loads a pipeline file (`.ts`, `.mts`, `.js`, `.mjs`) with no build step and collects its pipelines: a default
  * export that is a `repository()` or `pipeline()`, and every named export that is one. A missing file or an import
- * that throws (syntax error, graph error, runtime throw) is a LoadError with a one-line reason.
+ * that throws (syntax error, graph error, runtime throw) is a LoadError with a one-line reason; its `misuse` is false
+ * when the import failed on a bug in the file (see isProgramBug).
  */
 export async function loadDefinitions(file: string): Promise<LoadedDefinitions> {
   const path = resolve(file);
@@ -79,7 +89,7 @@ export async function loadDefinitions(file: string): Promise<LoadedDefinitions> 
       // Only CommonJS files miss it: ES modules get this process's copy (see installHooks).
       reason += ` (install @stepwise/core where the file is, or mark its package "type": "module")`;
     }
-    throw new LoadError(`could not load '${file}': ${reason}`, { cause: error });
+    throw new LoadError(`could not load '${file}': ${reason}`, { cause: error, misuse: !isProgramBug(error) });
   }
   const pipelines = new Map<string, PipelineDefinition>();
   const schedules: unknown[] = [];
@@ -101,30 +111,4 @@ export async function loadDefinitions(file: string): Promise<LoadedDefinitions> 
     }
   }
   return { file: path, source: file, pipelines, schedules };
-}
-
-/**
- * The pipeline named `name`, or the file's only pipeline when no name is given. Errors name the file and the
- * pipelines it has.
- */
-export function resolvePipeline(defs: LoadedDefinitions, name?: string): PipelineDefinition {
-  const names = [...defs.pipelines.keys()];
-  if (names.length === 0) {
-    throw new LoadError(
-      `'${defs.source}' exports no pipeline: export a pipeline() or a repository() (default or named)`,
-    );
-  }
-  if (name === undefined) {
-    if (names.length === 1) return defs.pipelines.get(names[0] as string) as PipelineDefinition;
-    throw new UsageError(
-      `'${defs.source}' has ${names.length} pipelines (${names.join(', ')}); choose one with -p NAME`,
-    );
-  }
-  const found = defs.pipelines.get(name);
-  if (!found) {
-    throw new NotFoundError(
-      `pipeline '${name}' not found in '${defs.source}'${didYouMean(name, names)} (available: ${names.join(', ')})`,
-    );
-  }
-  return found;
 }
