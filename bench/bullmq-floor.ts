@@ -11,10 +11,10 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startRedisServer, stopProcess } from '@stepwise/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { FloorWorkerCommand, FloorWorkerReply } from './bullmq-floor-worker.js';
-import { startRedis } from './redis.js';
 import { formatTable, median, round } from './stats.js';
 import { type Dag, w1, w2, w3 } from './workloads.js';
 
@@ -168,23 +168,10 @@ export class FloorWorkerPool {
 
   /** Asks every process to exit; kills those still running after a grace period. */
   async stop(): Promise<void> {
-    await Promise.all(
-      this.children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        if (child.connected) child.send({ type: 'exit' } satisfies FloorWorkerCommand);
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), 5_000);
-        });
-        const outcome = await Promise.race([exited, grace]);
-        clearTimeout(timer);
-        if (outcome === 'timeout') {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }),
-    );
+    const ask = (child: ChildProcess) => {
+      if (child.connected) child.send({ type: 'exit' } satisfies FloorWorkerCommand);
+    };
+    await Promise.all(this.children.map((child) => stopProcess(child, { ask })));
   }
 }
 
@@ -335,7 +322,7 @@ export async function measureFloor(
 
 /** Runs W1, W2 and W3 through the floor (2 workers × concurrency 8) against a private redis-server; prints a table. */
 export async function main(): Promise<FloorSummary[]> {
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   let pool: FloorWorkerPool | undefined;
   try {
     const options = { redisUrl: redis.url, workers: 2, concurrency: 8 };

@@ -7,10 +7,11 @@
  * Run: `npm run build && npx tsx bench/cpu-per-step.ts [--workload W1|W2|W3] [--runs N]`.
  */
 import { readFileSync } from 'node:fs';
+import { startRedisServer } from '@stepwise/testing';
 import { FloorWorkerPool, runFloor } from './bullmq-floor.js';
-import { runQueueOnce, WorkerSet } from './queue-bench.js';
+import { runQueueOnce } from './queue-bench.js';
 import { dags, W1, W2, W3 } from './queue-workloads.js';
-import { startRedis } from './redis.js';
+import { WorkerSet } from './worker-set.js';
 import type { Dag } from './workloads.js';
 
 const args = process.argv.slice(2);
@@ -33,7 +34,7 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const redis = await startRedis();
+const redis = await startRedisServer();
 const steps = dag.steps.length * runs;
 const perStep = (ms: number) => `${((ms * 1000) / steps).toFixed(0)} µs`;
 try {

@@ -15,10 +15,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startRedisServer } from '@stepwise/testing';
 import { type CpuProfile, markdownRows, summarizeProfile, topByTotal } from './cpuprofile-summary.js';
-import { runQueueOnce, WorkerSet } from './queue-bench.js';
+import { runQueueOnce } from './queue-bench.js';
 import { W1, W2, W3 } from './queue-workloads.js';
-import { startRedis } from './redis.js';
+import { WorkerSet } from './worker-set.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -40,7 +41,7 @@ const ownCode = (where: string) => where.startsWith('@stepwise/');
 async function main(): Promise<void> {
   const out = resolve(opt('--out') ?? (await mkdtemp(join(tmpdir(), 'stepwise-profile-'))));
   mkdirSync(out, { recursive: true });
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   const prefix = `prof${process.pid}`;
   let workers: WorkerSet | undefined;
   try {

@@ -11,174 +11,20 @@
  * Also measured here: the coordinator's peak RSS during a large wide queue run, in a fresh child process
  * (coordinator-rss.ts) so that nothing else this benchmark did is in its heap.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executePipeline, type PipelineDefinition } from '@stepwise/core';
-import { listWorkers, RedisKeys } from '@stepwise/executor-queue';
-import { Redis } from 'ioredis';
 import { FloorWorkerPool, measureFloor } from './bullmq-floor.js';
 import type { CoordinatorRssReply } from './coordinator-rss.js';
 import { WIDE_STEPS_ENV } from './queue-workloads.js';
 import { measure, median, type Throughput } from './stats.js';
+import { WorkerSet } from './worker-set.js';
 import type { Dag } from './workloads.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const STEPWISE_BIN = join(REPO, 'packages/core/bin/stepwise.js');
-export const WORKLOADS_FILE = fileURLToPath(new URL('./queue-workloads.ts', import.meta.url));
 // Built by `npm run bench` (bench/tsconfig.json) and run on plain node: the figure is Stepwise's coordinator, not tsx's
 // loader (about 40 MB more RSS under tsx).
 const RSS_CHILD = fileURLToPath(new URL('./dist/coordinator-rss.js', import.meta.url));
-/** Bound on workers becoming live (loading tsx and the workloads file, connecting). */
-const WORKERS_LIVE_TIMEOUT_MS = 60_000;
-
-export interface WorkerSetOptions {
-  redisUrl: string;
-  prefix: string;
-  count: number;
-  concurrency: number;
-  /** Extra environment for the workers (e.g. the wide pipeline's size, NODE_OPTIONS=--cpu-prof). */
-  env?: Record<string, string>;
-  /** Extra node flags for the first worker only, e.g. `--cpu-prof` (which Node 20 refuses in NODE_OPTIONS). */
-  firstNodeArgs?: string[];
-}
-
-/** Bytes of each worker's output kept for error messages. */
-const LOG_TAIL_BYTES = 16_384;
-
-/** `stepwise worker` processes started by the benchmark. */
-export class WorkerSet {
-  private exitError: Error | undefined;
-
-  private constructor(
-    readonly options: WorkerSetOptions,
-    private readonly children: ChildProcess[],
-    private readonly tails: string[],
-  ) {
-    for (const child of children) {
-      child.once('exit', (code, signal) => {
-        this.exitError ??= new Error(`stepwise worker ${child.pid} exited (code ${code}, signal ${signal})`);
-      });
-    }
-    // Workers have no IPC channel to notice that the benchmark died: kill them if it exits without stop().
-    const killAll = () => {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    };
-    process.once('exit', killAll);
-    Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve)))).then(() =>
-      process.off('exit', killAll),
-    );
-  }
-
-  /** Spawns the workers and waits until every one of them is live in the worker registry. */
-  static async start(options: WorkerSetOptions): Promise<WorkerSet> {
-    const tails: string[] = [];
-    const children = Array.from({ length: options.count }, (_, i) => {
-      tails[i] = '';
-      const child = spawn(
-        process.execPath,
-        [
-          ...(i === 0 ? (options.firstNodeArgs ?? []) : []),
-          STEPWISE_BIN,
-          'worker',
-          '-f',
-          WORKLOADS_FILE,
-          '--redis',
-          options.redisUrl,
-          '--prefix',
-          options.prefix,
-          '--concurrency',
-          String(options.concurrency),
-          '--name',
-          `bench-${i}`,
-        ],
-        {
-          cwd: REPO,
-          env: {
-            ...process.env,
-            STEPWISE_LOG_LEVEL: 'warn',
-            ...options.env,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      // Workers log at warn level: only trouble shows up here; the tail goes into error messages.
-      const keep = (chunk: Buffer) => {
-        tails[i] = `${tails[i]}${chunk.toString()}`.slice(-LOG_TAIL_BYTES);
-      };
-      child.stdout?.on('data', keep);
-      child.stderr?.on('data', keep);
-      return child;
-    });
-    const set = new WorkerSet(options, children, tails);
-    try {
-      await set.waitLive(WORKERS_LIVE_TIMEOUT_MS);
-    } catch (err) {
-      await set.stop();
-      throw new Error(`${(err as Error).message}\n${set.logTail()}`);
-    }
-    return set;
-  }
-
-  private async waitLive(timeoutMs: number): Promise<void> {
-    const redis = new Redis(this.options.redisUrl);
-    const keys = new RedisKeys(this.options.prefix);
-    const deadline = Date.now() + timeoutMs;
-    try {
-      for (;;) {
-        this.check();
-        const live = await listWorkers(redis, keys);
-        if (live.filter((w) => w.name.startsWith('bench-')).length >= this.children.length) return;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `only ${live.length} of ${this.children.length} stepwise workers were live after ${timeoutMs} ms`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    } finally {
-      redis.disconnect();
-    }
-  }
-
-  get pids(): number[] {
-    return this.children.map((c) => c.pid ?? -1);
-  }
-
-  /** Throws if a worker has died. */
-  check(): void {
-    if (this.exitError) throw this.exitError;
-  }
-
-  /** The last lines each worker wrote, for error messages. */
-  logTail(lines = 20): string {
-    return this.tails
-      .map((text, i) => `--- worker ${i} (pid ${this.children[i]?.pid}):\n${text.split('\n').slice(-lines).join('\n')}`)
-      .join('\n');
-  }
-
-  /** SIGTERM (workers drain and exit 0), SIGKILL after a grace period. */
-  async stop(graceMs = 15_000): Promise<void> {
-    await Promise.all(
-      this.children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), graceMs);
-        });
-        const outcome = await Promise.race([exited, grace]);
-        clearTimeout(timer);
-        if (outcome === 'timeout') {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }),
-    );
-  }
-}
 
 /** One queue run's times. */
 export interface QueueRunTimes {

@@ -24,20 +24,15 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { PipelineDefinition } from '@stepwise/core';
+import { startRedisServer } from '@stepwise/testing';
 import pg from 'pg';
 import { measureInProcess } from './inprocess-bench.js';
 import { measurePlanBuild, type PlanBuildTiming } from './plan-build.js';
-import {
-  benchQueue,
-  measureCoordinatorRss,
-  type RssFigures,
-  WorkerSet,
-  type WorkloadQueueResult,
-} from './queue-bench.js';
+import { benchQueue, measureCoordinatorRss, type RssFigures, type WorkloadQueueResult } from './queue-bench.js';
 import { dags, QUICK, W1, W1_quick, W2, W2_quick, W3, W3_quick, WIDE_STEPS_ENV } from './queue-workloads.js';
-import { startRedis } from './redis.js';
 import { formatTable, round, type Throughput } from './stats.js';
 import { benchStorage, type StorageFigures } from './storage-bench.js';
+import { WorkerSet } from './worker-set.js';
 import { type Dag, dagPipeline, w1 } from './workloads.js';
 
 const args = process.argv.slice(2);
@@ -221,7 +216,7 @@ async function main(): Promise<number> {
   });
 
   // 4 and 5. Queue executor vs floor, then coordinator RSS.
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   const prefix = `bench${process.pid}`;
   let queue: Map<string, WorkloadQueueResult> | undefined;
   let rssRuns: { runs: RssFigures[]; note?: string } | undefined;

@@ -1,25 +1,23 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { executePipeline, Instance } from '@stepwise/core';
 import { listWorkers, RedisKeys } from '@stepwise/executor-queue';
-import { Redis, type RedisOptions } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { diamondDynamic } from './fixtures/queue-pipelines.js';
 import {
-  CLI,
-  FIXTURE,
   killAllWorkers,
-  queueConfig,
-  spawnWorker,
+  type RedisServer,
+  startRedisServer,
   uniquePrefix,
   waitForWorkers,
   waitUntil,
   within,
-} from './queue/harness.js';
-import { freePort } from './setup/redis-server.js';
+} from '@stepwise/testing';
+import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { diamondDynamic } from './fixtures/queue-pipelines.js';
+import { CLI, FIXTURE, queueConfig, spawnWorker } from './queue/harness.js';
 
 // Redis with ACL users (and TLS when this redis-server was built with it): the coordinator, workers and the CLI
 // take credentials from the URL (`redis://user:password@host:port`, `rediss://` for TLS), work end to end with
@@ -29,53 +27,6 @@ const execFileAsync = promisify(execFile);
 const USER = 'alice';
 const PASSWORD = 's3cret-Acl-42';
 const ACL = ['--user', USER, 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '--user', 'default', 'off'];
-
-interface PrivateRedis {
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** A private redis-server with extra arguments (TLS only when `tls`); resolves once it accepts connections. */
-async function startRedis(args: string[], dir: string, tls = false): Promise<PrivateRedis> {
-  const port = await freePort();
-  const portArgs = tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', ...portArgs, '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await within(
-    new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          child.stdout?.off('data', onData);
-          child.stdout?.resume();
-          child.stderr?.resume();
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
-    }),
-    10_000,
-    'redis-server to start',
-  );
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** Runs the CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
 async function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000) {
@@ -102,10 +53,10 @@ afterEach(async () => {
 });
 
 describe('Redis with ACL user and password', () => {
-  let redis: PrivateRedis;
+  let redis: RedisServer;
   let url: string;
   beforeAll(async () => {
-    redis = await startRedis(ACL, tmp);
+    redis = await startRedisServer({ args: ACL, dir: tmp });
     url = `redis://${USER}:${PASSWORD}@127.0.0.1:${redis.port}`;
   });
   afterAll(() => redis.stop());
@@ -178,7 +129,7 @@ describe('Redis with ACL user and password', () => {
 });
 
 describe('Redis over TLS (rediss://) with ACL credentials', () => {
-  let redis: PrivateRedis;
+  let redis: RedisServer;
   let url: string;
   let caFile: string;
   beforeAll(async () => {
@@ -205,8 +156,11 @@ describe('Redis over TLS (rediss://) with ACL credentials', () => {
       ],
       { stdio: 'ignore' },
     );
-    redis = await startRedis(
-      [
+    // Debian's redis-server is built with TLS; one built without it exits here saying so.
+    redis = await startRedisServer({
+      tls: true,
+      dir: tmp,
+      args: [
         '--tls-cert-file',
         caFile,
         '--tls-key-file',
@@ -217,10 +171,7 @@ describe('Redis over TLS (rediss://) with ACL credentials', () => {
         'no',
         ...ACL,
       ],
-      tmp,
-      // Debian's redis-server is built with TLS; one built without it exits here saying so.
-      true,
-    );
+    });
     url = `rediss://${USER}:${PASSWORD}@127.0.0.1:${redis.port}`;
   }, 30_000);
   afterAll(() => redis?.stop());

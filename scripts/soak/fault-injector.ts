@@ -4,8 +4,8 @@
  * it, restarts Redis gracefully (AOF on), and SIGKILLs the coordinator and starts one that resumes the run.
  * One-time faults run one after another, never overlapping; worker kills go on throughout.
  */
+import type { RedisServer } from '@stepwise/testing';
 import type { CoordinatorRun } from './coordinator-process.js';
-import type { SoakRedis } from './redis-server.js';
 import { intBetween } from './rng.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -35,7 +35,7 @@ interface OneTimeFault {
 
 export interface FaultTargets {
   pool: WorkerPool;
-  redis: SoakRedis;
+  redis: RedisServer;
   /** The coordinator of the run in progress. */
   coordinator: () => CoordinatorRun | undefined;
   /** Step jobs waiting in the queue (dispatched, not yet taken by a worker). */
@@ -158,7 +158,7 @@ export class FaultInjector {
       }
       case 'redis-restart': {
         const started = Date.now();
-        await this.targets.redis.restart(this.plan.redisDownMs);
+        await this.targets.redis.restart({ downMs: this.plan.redisDownMs });
         this.record('redis-restart', `graceful restart, down ${Date.now() - started} ms`);
         return;
       }

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Instance } from '@stepwise/core';
 import { createRedis } from '@stepwise/executor-queue';
+import { type RedisServer, startRedisServer, uniquePrefix, waitUntil, withinOrTimeout } from '@stepwise/testing';
 import { Queue } from 'bullmq';
 import { checkRun, defineInvariants, type RunFigures } from './checker.js';
 import { CoordinatorRun } from './coordinator-process.js';
@@ -18,7 +19,6 @@ import { FaultInjector, type FaultKind } from './fault-injector.js';
 import { buildSoakGraph } from './graph.js';
 import { formatInvariants, type InvariantResult, Invariants } from './invariants.js';
 import { SEED_ENV, STEPS_ENV } from './pipeline.js';
-import { SoakRedis } from './redis-server.js';
 import { findResumeRun } from './resume.js';
 import { seededRandom } from './rng.js';
 import { type UnexpectedExit, WorkerPool } from './worker-pool.js';
@@ -120,15 +120,6 @@ function staleBuildWarning(): string | undefined {
     : undefined;
 }
 
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const seed = options.seed ?? 1;
   const io = options.io ?? 'redis';
@@ -145,8 +136,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const ioDir = join(home, 'io');
   const logDir = join(dir, 'logs');
   for (const d of [home, logDir, join(dir, 'redis')]) mkdirSync(d, { recursive: true });
-  const redis = await SoakRedis.start(join(dir, 'redis'));
-  const prefix = `{soak-${randomUUID().slice(0, 8)}}`;
+  // AOF fsynced on every write: a graceful restart loses nothing the soak's processes were told was written.
+  const redis: RedisServer = await startRedisServer({
+    dir: join(dir, 'redis'),
+    appendonly: true,
+    appendfsync: 'always',
+    logFile: join(dir, 'redis', 'redis.log'),
+    startTimeoutMs: 15_000,
+  });
+  const prefix = uniquePrefix('soak');
   const queue = { redisUrl: redis.url, prefix, lockDurationMs };
   // JSON is YAML: `stepwise runs show` / `stepwise resume` with STEPWISE_HOME=<home> see the same instance.
   writeFileSync(
@@ -170,7 +168,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   const instance = await Instance.local(home);
   const pool = new WorkerPool({
-    cli: join(ROOT, 'packages/core/bin/stepwise.js'),
     file: join(HERE, 'pipeline.ts'),
     redisUrl: redis.url,
     prefix,
@@ -214,17 +211,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const runTimeoutMs = options.runTimeoutMs ?? 120_000 + 25 * options.steps;
   try {
     for (let i = 0; i < (options.workers ?? 4); i++) pool.spawn();
-    const ready = await within(
-      (async () => {
-        while (pool.live().filter((w) => w.ready).length < (options.workers ?? 4))
-          await new Promise((r) => setTimeout(r, 100));
-      })(),
-      60_000,
+    const wanted = options.workers ?? 4;
+    await waitUntil(() => pool.live().filter((w) => w.ready).length >= wanted, 60_000, `${wanted} workers`, 100).catch(
+      (error: Error) => {
+        const tails = [...pool.workers].map((w) => `${w.name}: ${w.tail.slice(-500)}`).join('\n');
+        throw new Error(`${error.message}:\n${tails}`);
+      },
     );
-    if (ready === 'timeout') {
-      const tails = [...pool.workers].map((w) => `${w.name}: ${w.tail.slice(-500)}`).join('\n');
-      throw new Error(`the workers did not start within 60 s:\n${tails}`);
-    }
     stamp(`${options.workers ?? 4} workers ready`);
     injector.start();
 
@@ -268,9 +261,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           () => {},
         );
       }, 500);
-      let end: Awaited<ReturnType<typeof within<Awaited<typeof run.done>>>>;
+      let end: Awaited<typeof run.done> | 'timeout';
       try {
-        end = await within(run.done, runTimeoutMs);
+        end = await withinOrTimeout(run.done, runTimeoutMs);
       } catch (error) {
         runErrors.push(`run ${runId}: ${(error as Error).message}`);
         stamp(`run ${runIds.length} failed: ${(error as Error).message}`);

@@ -3,13 +3,10 @@
  * orders, and keeps `size` of them alive: a killed worker is replaced at once, and a worker that dies on its own
  * is recorded (that is a finding) and replaced too.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { spawnWorker, stopProcess, type WorkerProcess } from '@stepwise/testing';
 
 export interface WorkerPoolOptions {
-  /** packages/core/bin/stepwise.js */
-  cli: string;
   /** The pipeline file the workers load. */
   file: string;
   redisUrl: string;
@@ -24,17 +21,32 @@ export interface WorkerPoolOptions {
   log: (line: string) => void;
 }
 
-export interface SoakWorker {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  /** Said 'worker started'. */
-  ready: boolean;
+/** A `stepwise worker` of the pool, with what the fault injector did to it. */
+export class SoakWorker {
   /** SIGSTOPped and not yet SIGCONTed. */
-  frozen: boolean;
+  frozen = false;
   /** SIGKILLed (or SIGTERMed at shutdown) by the soak. */
-  killedBySoak: boolean;
-  exited: Promise<void>;
-  tail: string;
+  killedBySoak = false;
+
+  constructor(readonly process: WorkerProcess) {}
+
+  get name(): string {
+    return this.process.name;
+  }
+
+  get proc(): WorkerProcess['proc'] {
+    return this.process.proc;
+  }
+
+  /** Said 'worker started'. */
+  get ready(): boolean {
+    return this.process.ready;
+  }
+
+  /** The last of its output. */
+  get tail(): string {
+    return this.process.output();
+  }
 }
 
 /** A worker that exited without the soak killing it. */
@@ -56,14 +68,8 @@ export class WorkerPool {
   kills = 0;
   freezes = 0;
   private closing = false;
-  private readonly logs: WriteStream[] = [];
-  private readonly killOnExit = () => {
-    for (const w of this.workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
-  };
 
-  constructor(private readonly options: WorkerPoolOptions) {
-    process.once('exit', this.killOnExit);
-  }
+  constructor(private readonly options: WorkerPoolOptions) {}
 
   /** Workers running and not frozen. */
   live(): SoakWorker[] {
@@ -73,38 +79,21 @@ export class WorkerPool {
   spawn(): SoakWorker {
     const { options } = this;
     const name = `soak-w${++this.spawned}`;
-    const args = [options.cli, 'worker', '-f', options.file, '--redis', options.redisUrl, '--prefix', options.prefix];
-    args.push('--concurrency', String(options.concurrency), '--lock-duration', String(options.lockDurationMs));
-    args.push('--name', name);
-    const proc = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env, STEPWISE_LOG_LEVEL: 'info' },
-    });
-    const file = createWriteStream(join(options.logDir, `${name}.log`));
-    this.logs.push(file);
-    let resolveExit: () => void = () => {};
-    const worker: SoakWorker = {
-      name,
-      proc,
-      ready: false,
-      frozen: false,
-      killedBySoak: false,
-      exited: new Promise((r) => {
-        resolveExit = r;
+    const worker = new SoakWorker(
+      spawnWorker({
+        file: options.file,
+        redisUrl: options.redisUrl,
+        prefix: options.prefix,
+        name,
+        concurrency: options.concurrency,
+        lockDurationMs: options.lockDurationMs,
+        env: options.env,
+        logFile: join(options.logDir, `${name}.log`),
+        keepChars: TAIL_CHARS,
       }),
-      tail: '',
-    };
-    const onData = (chunk: Buffer) => {
-      file.write(chunk);
-      worker.tail = (worker.tail + chunk.toString()).slice(-TAIL_CHARS);
-      if (!worker.ready && worker.tail.includes('worker started')) worker.ready = true;
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code, signal) => {
+    );
+    worker.proc.once('exit', (code, signal) => {
       this.workers.delete(worker);
-      file.end();
-      resolveExit();
       if (worker.killedBySoak || this.closing) return;
       this.unexpectedExits.push({ name, code, signal, wasReady: worker.ready, tail: worker.tail.slice(-1_500) });
       options.log(
@@ -145,14 +134,7 @@ export class WorkerPool {
     for (const w of all) {
       this.thaw(w);
       w.killedBySoak = true;
-      w.proc.kill('SIGTERM');
     }
-    const timer = setTimeout(() => {
-      for (const w of all) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
-    }, graceMs);
-    await Promise.all(all.map((w) => w.exited));
-    clearTimeout(timer);
-    await Promise.all(this.logs.map((l) => new Promise((r) => l.end(r))));
-    process.off('exit', this.killOnExit);
+    await Promise.all(all.map((w) => stopProcess(w.proc, { graceMs })));
   }
 }

@@ -1,19 +1,12 @@
 // Ready steps far outnumbering the worker slots share BullMQ jobs (StepJobData.batch): what that must not change.
 import { executePipeline, type StepwiseEvent } from '@stepwise/core';
 import { QueueExecutor, RedisKeys, type StepJobData } from '@stepwise/executor-queue';
+import { deletePrefix, killAllWorkers, uniquePrefix, waitForWorkers, within } from '@stepwise/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { bundled, LATTICE_LAYERS, LATTICE_WIDTH, lattice } from '../fixtures/queue-pipelines.js';
-import {
-  deletePrefix,
-  killAllWorkers,
-  queueConfig,
-  spawnWorker,
-  uniquePrefix,
-  waitForWorkers,
-  within,
-} from './harness.js';
+import { queueConfig, spawnWorker } from './harness.js';
 
 const redisUrl = inject('redisUrl');
 let prefix: string;

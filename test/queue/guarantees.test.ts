@@ -1,18 +1,11 @@
 // One test per sentence of docs/GUARANTEES.md that the other fault tests do not already prove.
 import { encodeValue, executePipeline, Instance, makeEvent, type StepwiseEvent } from '@stepwise/core';
 import { EventPublisher, RedisIOManager, RedisKeys } from '@stepwise/executor-queue';
+import { deletePrefix, killAllWorkers, uniquePrefix, waitForWorkers, within } from '@stepwise/testing';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { longStep } from '../fixtures/queue-pipelines.js';
-import {
-  deletePrefix,
-  killAllWorkers,
-  queueConfig,
-  spawnWorker,
-  uniquePrefix,
-  waitForWorkers,
-  within,
-} from './harness.js';
+import { queueConfig, spawnWorker } from './harness.js';
 
 const redisUrl = inject('redisUrl');
 let prefix: string;

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { executePipeline, Instance, type StepwiseEvent } from '@stepwise/core';
 import { RedisKeys } from '@stepwise/executor-queue';
+import { deletePrefix, killAllWorkers, uniquePrefix, waitForWorkers, waitUntil, within } from '@stepwise/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -20,19 +21,7 @@ import {
   unserved,
   wide,
 } from '../fixtures/queue-pipelines.js';
-import {
-  CLI,
-  deletePrefix,
-  FIXTURE,
-  killAllWorkers,
-  queueConfig,
-  ROOT,
-  spawnWorker,
-  uniquePrefix,
-  waitForWorkers,
-  waitUntil,
-  within,
-} from './harness.js';
+import { CLI, FIXTURE, queueConfig, ROOT, spawnWorker } from './harness.js';
 
 const run = promisify(execFile);
 const redisUrl = inject('redisUrl');

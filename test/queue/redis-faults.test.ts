@@ -2,10 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { executePipeline, Instance, type StepwiseEvent } from '@stepwise/core';
+import {
+  killAllWorkers,
+  type RedisServer,
+  startRedisServer,
+  uniquePrefix,
+  waitForWorkers,
+  within,
+} from '@stepwise/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diamondDynamic, longStep } from '../fixtures/queue-pipelines.js';
-import { type RedisServer, startRedisServer } from '../setup/redis-server.js';
-import { killAllWorkers, queueConfig, spawnWorker, uniquePrefix, waitForWorkers, within } from './harness.js';
+import { queueConfig, spawnWorker } from './harness.js';
 
 let server: RedisServer | undefined;
 let tmp: string | undefined;

@@ -3,19 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { deletePrefix, killAllWorkers, uniquePrefix, waitForWorkers, waitUntil, within } from '@stepwise/testing';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { dropSchema, randomSchemaName } from '../setup/postgres.js';
-import {
-  CLI,
-  deletePrefix,
-  FIXTURE,
-  killAllWorkers,
-  spawnWorker,
-  uniquePrefix,
-  waitForWorkers,
-  waitUntil,
-  within,
-} from './harness.js';
+import { CLI, FIXTURE, spawnWorker } from './harness.js';
 
 const run = promisify(execFile);
 const redisUrl = inject('redisUrl');

@@ -1,7 +1,7 @@
+import { type RedisServer, startRedisServer } from '@stepwise/testing';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { DEFAULT_DATABASE_URL, probePostgres } from './postgres.js';
-import { type RedisServer, startRedisServer } from './redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,0 +1,13 @@
+export { exitCode, exited, isRunning, killOnExit, type StopOptions, stopProcess } from './child-process.js';
+export { freePort } from './free-port.js';
+export { deletePrefix, uniquePrefix } from './redis-prefix.js';
+export { type RedisServer, type RedisServerOptions, RedisStartError, startRedisServer } from './redis-server.js';
+export { sleep, WaitTimeoutError, waitUntil, within, withinOrTimeout } from './wait.js';
+export {
+  killAllWorkers,
+  STEPWISE_CLI,
+  spawnWorker,
+  type WorkerOptions,
+  type WorkerProcess,
+  waitForWorkers,
+} from './worker-process.js';
