@@ -3,7 +3,10 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 type Labels = { queue: string; op: string };
 
-/** Prometheus metrics of one worker process, served on `--metrics-port` with `/healthz`. */
+/**
+ * Prometheus metrics of one worker process, served on `--metrics-port` with `/healthz` (also `/readyz`: 503 while
+ * draining or cut off from Redis) and `/livez` (200 while the process serves HTTP).
+ */
 export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly stepsStarted: Counter<'queue' | 'op'>;
@@ -76,7 +79,7 @@ export class WorkerMetrics {
     this.malformedJobs.inc({ queue });
   }
 
-  /** Serves `/metrics` and `/healthz` on `port` (0 picks a free one); resolves to the bound port. */
+  /** Serves `/metrics`, `/healthz`, `/readyz` and `/livez` on `port` (0 picks a free one); resolves to the bound port. */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
     const server = createServer((req, res) => {
       if (req.url === '/metrics') {
@@ -92,14 +95,20 @@ export class WorkerMetrics {
         );
         return;
       }
-      if (req.url === '/healthz') {
+      if (req.url === '/livez') {
+        // Liveness stays up while draining or cut off from Redis: a restart would help neither.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"alive"}');
+        return;
+      }
+      if (req.url === '/healthz' || req.url === '/readyz') {
         const health = this.health();
         res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify(health));
         return;
       }
       res.writeHead(404);
-      res.end('not found: try /metrics or /healthz\n');
+      res.end('not found: try /metrics, /readyz or /livez\n');
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
