@@ -1,6 +1,6 @@
 import type { StepTask } from '@stepwise/core';
 
-/** A step the coordinator dispatched (or expects to run inside another step's job) and has not seen end. */
+/** A step the coordinator dispatched (as a job's lead, or as a member of another step's job) and has not seen end. */
 export interface InFlight {
   task: StepTask;
   queue: string;
@@ -11,8 +11,8 @@ export interface InFlight {
   workerId?: string;
   lastEventAt: number;
   warnedNoWorker?: boolean;
-  /** Runs as part of another step's job (a chain or a bundle): `jobId` is that job's. */
-  fused?: boolean;
+  /** A member of another step's job (its chain or its peers): `jobId` is its lead's job. */
+  member?: boolean;
   /** Counted in its queue's backlog (see InFlightSteps.backlog). */
   counted?: boolean;
 }
@@ -44,11 +44,11 @@ export class InFlightSteps {
 
   /**
    * Adds (or replaces) the entry of `entry.task.key`. An enqueued step that has not started counts in its queue's
-   * backlog; a step expected inside another step's chain does not (it cannot be taken before its carrier ends).
+   * backlog; a member does not (it is counted with its lead's job, and cannot be taken on its own).
    */
   set(entry: InFlight): void {
     this.delete(entry.task.key);
-    if (!entry.fused && entry.startedAt === undefined) {
+    if (!entry.member && entry.startedAt === undefined) {
       entry.counted = true;
       this.waiting.set(entry.queue, (this.waiting.get(entry.queue) ?? 0) + 1);
     }
@@ -68,7 +68,7 @@ export class InFlightSteps {
     this.byKey.delete(key);
   }
 
-  /** Steps of this run enqueued on `queue` (alone or in a bundle) and not started yet. */
+  /** Steps of this run enqueued on `queue` (as leads or members) and not started yet. */
   backlog(queue: string): number {
     return this.waiting.get(queue) ?? 0;
   }

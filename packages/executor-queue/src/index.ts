@@ -1,9 +1,12 @@
 import { registerQueueExecutor } from './register.js';
 
+export { addStepJobs, jobIdOf, stepJob } from './dispatch.js';
+export { RedisUnavailableError } from './errors.js';
 export { EventConsumer, type EventConsumerOptions } from './event-consumer.js';
 export { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 export { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
-export { jobIdOf, QueueExecutor, RedisUnavailableError } from './queue-executor.js';
+export { QueueExecutor } from './queue-executor.js';
+export type { QueueStats } from './queue-run.js';
 export { type ConnectionOptions, createRedis, defaultRedisUrl, redactUrl } from './redis-connection.js';
 export {
   type EncodedValue,

@@ -30,16 +30,16 @@ describe('InFlightSteps', () => {
     expect(steps.size).toBe(1);
   });
 
-  it('does not count chained riders or adopted started steps, and a replaced entry is counted once', () => {
+  it("does not count members of other steps' jobs or adopted started steps, and a replaced entry is counted once", () => {
     const steps = new InFlightSteps();
-    steps.set(entry('rider', 'q', { fused: true }));
+    steps.set(entry('member', 'q', { member: true }));
     steps.set(entry('adopted', 'q', { startedAt: 5 }));
     expect(steps.backlog('q')).toBe(0);
     steps.set(entry('x', 'q'));
     steps.set(entry('x', 'q'));
     expect(steps.backlog('q')).toBe(1);
-    // Re-enqueued as its own job after its carrier ended: counted again.
-    steps.set(entry('rider', 'q'));
+    // Re-enqueued as its own job after its lead's job ended: counted again.
+    steps.set(entry('member', 'q'));
     expect(steps.backlog('q')).toBe(2);
     steps.started(steps.get('x') as InFlight, 1);
     steps.started(steps.get('x') as InFlight, 2);

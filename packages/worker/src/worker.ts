@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
 import { type LoadedDefinitions, loadDefinitions } from '@stepwise/core';
 import {
+  addStepJobs,
   createRedis,
   DEFAULT_PREFIX,
   defaultRedisUrl,
   EventPublisher,
-  encodeJobData,
-  jobIdOf,
   pingWithin,
   RedisKeys,
   redactUrl,
@@ -134,12 +133,7 @@ export class StepwiseWorker {
       metrics: this.metrics,
       enqueue: async (queue, data) => {
         const handle = this.queueHandles.find((q) => q.name === queue);
-        await handle?.add(data.task.op, encodeJobData(data), {
-          jobId: jobIdOf(data.runId, data.task.key, data.attempt),
-          removeOnComplete: true,
-          removeOnFail: true,
-          attempts: 1,
-        });
+        if (handle) await addStepJobs(handle, [{ data, delayMs: 0 }]);
       },
     });
     this.processor = processor;
