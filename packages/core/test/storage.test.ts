@@ -1,20 +1,17 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runStorageContract } from '@stepwise/testing';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { dropSchema, randomSchemaName } from '../../../test/setup/postgres.js';
 import {
   EventWriter,
-  type ExecutionPlan,
   MemoryRunStorage,
   makeEvent,
-  NotFoundError,
   PostgresRunStorage,
-  type RunRecord,
   type RunStorage,
   SqliteRunStorage,
   type StepwiseEvent,
@@ -23,30 +20,6 @@ import {
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres/migrations.js';
 import { SQLITE_MIGRATIONS } from '../src/storage/sqlite/migrations.js';
 
-const plan: ExecutionPlan = {
-  version: 1,
-  pipeline: 'p',
-  fingerprint: 'f',
-  steps: [],
-  resources: {},
-  selection: null,
-  reuse: {},
-};
-
-function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunRecord {
-  return {
-    runId,
-    pipeline: 'etl',
-    status: 'QUEUED',
-    runConfig: { ops: { a: { config: { n: 1 } } } },
-    plan,
-    tags: {},
-    createdAt: Date.now(),
-    updatedAt: Date.now(),
-    ...overrides,
-  };
-}
-
 function log(runId: string, msg: string, stepKey?: string): StepwiseEvent {
   return makeEvent('LOG', runId, { level: 'info', msg }, stepKey === undefined ? {} : { stepKey });
 }
@@ -54,51 +27,10 @@ function log(runId: string, msg: string, stepKey?: string): StepwiseEvent {
 let counter = 0;
 const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
 
-interface Backend {
-  /** A new storage object on the shared test database. */
-  open(): RunStorage;
-  /** What a child process needs to open the same database. */
-  childArgs: string[];
-  /** A database nobody has initialised yet: child args, a storage object on it, and cleanup. */
-  fresh(): { childArgs: string[]; storage: RunStorage; drop(): Promise<void> };
-}
-
 const tmpRoot = mkdtempSync(join(tmpdir(), 'stepwise-storage-test-'));
-const schema = randomSchemaName('storage');
 const opened: RunStorage[] = [];
-
-const backends: Record<'sqlite' | 'postgres', () => Backend> = {
-  sqlite: () => {
-    const dir = join(tmpRoot, 'sqlite');
-    return {
-      open: () => track(new SqliteRunStorage({ dir })),
-      childArgs: ['sqlite', dir],
-      fresh: () => {
-        const freshDir = join(tmpRoot, `fresh-${++counter}`);
-        return {
-          childArgs: ['sqlite', freshDir],
-          storage: track(new SqliteRunStorage({ dir: freshDir })),
-          drop: async () => {},
-        };
-      },
-    };
-  },
-  postgres: () => {
-    const url = inject('databaseUrl');
-    return {
-      open: () => track(new PostgresRunStorage({ url, schema })),
-      childArgs: ['postgres', url, schema],
-      fresh: () => {
-        const freshSchema = randomSchemaName('storage_fresh');
-        return {
-          childArgs: ['postgres', url, freshSchema],
-          storage: track(new PostgresRunStorage({ url, schema: freshSchema })),
-          drop: () => dropSchema(url, freshSchema),
-        };
-      },
-    };
-  },
-};
+/** Child processes import the storage classes from core's sources (under tsx). */
+const CORE_SRC = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 
 function track(storage: RunStorage): RunStorage {
   opened.push(storage);
@@ -108,274 +40,43 @@ function track(storage: RunStorage): RunStorage {
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close().catch(() => {})));
   rmSync(tmpRoot, { recursive: true, force: true });
-  await dropSchema(inject('databaseUrl'), schema);
 });
 
-/** Appends `batches` x `size` events to `runId` from a separate Node process. */
-function appendFromChild(args: string[], runId: string, writer: string, batches: number, size: number): Promise<void> {
-  const src = fileURLToPath(new URL('../src/index.ts', import.meta.url));
-  const script = join(tmpRoot, 'append-child.mts');
-  writeFileSync(
-    script,
-    `import { SqliteRunStorage, PostgresRunStorage, makeEvent } from ${JSON.stringify(src)};
-const [kind, a, b, runId, writer, batches, size] = process.argv.slice(2);
-const storage = kind === 'sqlite' ? new SqliteRunStorage({ dir: a }) : new PostgresRunStorage({ url: a, schema: b });
-await storage.init();
-for (let i = 0; i < Number(batches); i++) {
-  const events = [];
-  for (let j = 0; j < Number(size); j++) events.push(makeEvent('LOG', runId, { level: 'info', msg: writer + ':' + i + ':' + j }));
-  await storage.appendEvents(events);
-}
-await storage.close();
-`,
-  );
-  const argv = ['--import', 'tsx', script, ...(args.length === 2 ? [...args, '-'] : args), runId, writer];
-  argv.push(String(batches), String(size));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`append child exited with ${code}: ${stderr}`));
-    });
-  });
-}
+const sqliteDir = join(tmpRoot, 'sqlite');
+const sqlite = (dir: string) => ({ module: CORE_SRC, exportName: 'SqliteRunStorage', options: { dir } });
+runStorageContract('SQLite', {
+  open: () => new SqliteRunStorage({ dir: sqliteDir }),
+  openAnother: () => new SqliteRunStorage({ dir: sqliteDir }),
+  inChild: sqlite(sqliteDir),
+  fresh: () => {
+    const dir = join(tmpRoot, `fresh-${++counter}`);
+    return { inChild: sqlite(dir), open: () => new SqliteRunStorage({ dir }), drop: async () => {} };
+  },
+});
 
-describe.each(['sqlite', 'postgres'] as const)('%s run storage', (kind) => {
-  let backend: Backend;
-  let storage: RunStorage;
-
-  beforeAll(async () => {
-    backend = backends[kind]();
-    storage = backend.open();
-    await storage.init();
-  });
-
-  it('init() is idempotent, also from a second storage object on the same database', async () => {
-    await storage.init();
-    const other = backend.open();
-    await other.init();
-    await other.init();
-    const runId = uid('idem');
-    await storage.createRun(makeRun(runId));
-    expect((await other.getRun(runId))?.runId).toBe(runId);
-  });
-
-  it('creates, reads and updates runs', async () => {
-    const runId = uid('crud');
-    const run = makeRun(runId, { tags: { team: 'ml' }, parentRunId: 'parent-1', rootRunId: 'root-1', createdAt: 1000 });
-    await storage.createRun(run);
-    expect(await storage.getRun(runId)).toEqual(run);
-    expect(await storage.getRun(uid('missing'))).toBeUndefined();
-
-    await storage.updateRun(runId, { status: 'STARTED', startedAt: 2000 });
-    await storage.updateRun(runId, { status: 'SUCCESS', endedAt: 3000, tags: { team: 'ops' } });
-    const updated = await storage.getRun(runId);
-    expect(updated).toMatchObject({ status: 'SUCCESS', startedAt: 2000, endedAt: 3000, tags: { team: 'ops' } });
-    expect(updated?.updatedAt).toBeGreaterThanOrEqual(run.updatedAt);
-    expect(updated?.runConfig).toEqual(run.runConfig);
-
-    await expect(storage.updateRun(uid('missing'), { status: 'FAILURE' })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(storage.createRun(run)).rejects.toBeInstanceOf(StorageError);
-  });
-
-  it('lists runs newest first, filtered by status, pipeline and tags', async () => {
-    const pipeline = uid('pipe');
-    const base = 10_000;
-    await storage.createRun(makeRun(uid('r'), { pipeline, createdAt: base + 1, tags: { team: 'ml', env: 'prod' } }));
-    await storage.createRun(
-      makeRun(uid('r'), { pipeline, createdAt: base + 2, status: 'FAILURE', tags: { team: 'ml' } }),
-    );
-    await storage.createRun(
-      makeRun(uid('r'), { pipeline, createdAt: base + 3, status: 'SUCCESS', tags: { team: 'ops' } }),
-    );
-    await storage.createRun(makeRun(uid('r'), { pipeline: `${pipeline}-other`, createdAt: base + 4 }));
-
-    const all = await storage.listRuns({ pipeline });
-    expect(all.map((r) => r.createdAt)).toEqual([base + 3, base + 2, base + 1]);
-    expect((await storage.listRuns({ pipeline, status: ['FAILURE', 'SUCCESS'] })).map((r) => r.createdAt)).toEqual([
-      base + 3,
-      base + 2,
-    ]);
-    expect((await storage.listRuns({ pipeline, tags: { team: 'ml' } })).map((r) => r.createdAt)).toEqual([
-      base + 2,
-      base + 1,
-    ]);
-    expect((await storage.listRuns({ pipeline, tags: { team: 'ml', env: 'prod' } })).map((r) => r.createdAt)).toEqual([
-      base + 1,
-    ]);
-    expect(await storage.listRuns({ pipeline, tags: { team: 'nobody' } })).toEqual([]);
-    expect(await storage.listRuns({ pipeline, limit: 1 })).toHaveLength(1);
-    expect(await storage.listRuns({ pipeline, status: [] })).toEqual([]);
-  });
-
-  it('assigns per-run seqs 1..n in order across batches, with several runs per batch', async () => {
-    const a = uid('ev-a');
-    const b = uid('ev-b');
-    await storage.appendEvents([log(a, 'a1'), log(b, 'b1'), log(a, 'a2')]);
-    await storage.appendEvents([]);
-    await storage.appendEvents([log(b, 'b2'), log(a, 'a3')]);
-    await storage.appendEvents(Array.from({ length: 500 }, (_, i) => log(a, `bulk${i}`)));
-    const eventsA = await storage.getEvents(a);
-    expect(eventsA.map((e) => e.seq)).toEqual(Array.from({ length: 503 }, (_, i) => i + 1));
-    expect(eventsA.slice(0, 4).map((e) => (e.type === 'LOG' ? e.data.msg : ''))).toEqual(['a1', 'a2', 'a3', 'bulk0']);
-    const eventsB = await storage.getEvents(b);
-    expect(eventsB.map((e) => [e.seq, e.type === 'LOG' && e.data.msg])).toEqual([
-      [1, 'b1'],
-      [2, 'b2'],
-    ]);
-    expect(eventsB[0]).toMatchObject({ runId: b, type: 'LOG', data: { level: 'info', msg: 'b1' } });
-  });
-
-  it('tails with afterSeq and limit, and filters by step key and type', async () => {
-    const runId = uid('tail');
-    await storage.appendEvents([
-      makeEvent('RUN_START', runId, { stepCount: 2 }),
-      makeEvent('STEP_START', runId, {}, { stepKey: 'a', attempt: 1 }),
-      log(runId, 'hello', 'a'),
-      makeEvent('STEP_START', runId, {}, { stepKey: 'b[0]', attempt: 1 }),
-      makeEvent('STEP_SUCCESS', runId, { durationMs: 5 }, { stepKey: 'a', attempt: 1 }),
-    ]);
-    const page1 = await storage.getEvents(runId, { limit: 2 });
-    expect(page1.map((e) => e.seq)).toEqual([1, 2]);
-    const page2 = await storage.getEvents(runId, { afterSeq: page1.at(-1)?.seq, limit: 2 });
-    expect(page2.map((e) => e.seq)).toEqual([3, 4]);
-    expect(await storage.getEvents(runId, { afterSeq: 5 })).toEqual([]);
-    expect((await storage.getEvents(runId, { stepKey: 'a' })).map((e) => e.type)).toEqual([
-      'STEP_START',
-      'LOG',
-      'STEP_SUCCESS',
-    ]);
-    expect((await storage.getEvents(runId, { stepKey: 'b[0]' })).map((e) => e.seq)).toEqual([4]);
-    expect((await storage.getEvents(runId, { types: ['STEP_START', 'RUN_START'] })).map((e) => e.seq)).toEqual([
-      1, 2, 4,
-    ]);
-    expect((await storage.getEvents(runId, { types: ['STEP_START'], afterSeq: 2 })).map((e) => e.seq)).toEqual([4]);
-    expect(await storage.getEvents(runId, { types: [] })).toEqual([]);
-  });
-
-  it('reads any window of a log appended in many batches: cursor, limit, step and type filters', async () => {
-    const runId = uid('window');
-    const all: StepwiseEvent[] = [];
-    let n = 0;
-    for (const size of [1, 7, 3, 12, 1, 5]) {
-      const batch = Array.from({ length: size }, () => {
-        n++;
-        const stepKey = ['a', 'b', 'c'][n % 3] as string;
-        return n % 4 === 0 ? makeEvent('STEP_START', runId, {}, { stepKey, attempt: 1 }) : log(runId, `m${n}`, stepKey);
-      });
-      all.push(...batch);
-      await storage.appendEvents(batch);
-    }
-    const expected = all.map((e, i) => ({ ...e, seq: i + 1 }));
-    const filters = [
-      {},
-      { stepKey: 'b' },
-      { types: ['STEP_START' as const] },
-      { stepKey: 'a', types: ['LOG' as const] },
-    ];
-    for (const filter of filters) {
-      const matching = expected.filter(
-        (e) =>
-          (filter.stepKey === undefined || e.stepKey === filter.stepKey) &&
-          (filter.types === undefined || filter.types.includes(e.type as 'LOG' & 'STEP_START')),
-      );
-      for (let afterSeq = 0; afterSeq <= all.length + 1; afterSeq += 1) {
-        for (const limit of [undefined, 1, 2, 5, 13]) {
-          const got = await storage.getEvents(runId, {
-            ...filter,
-            afterSeq,
-            ...(limit === undefined ? {} : { limit }),
-          });
-          const want = matching.filter((e) => e.seq > afterSeq).slice(0, limit);
-          expect(
-            got.map((e) => e.seq),
-            JSON.stringify({ filter, afterSeq, limit }),
-          ).toEqual(want.map((e) => e.seq));
-        }
-      }
-    }
-    expect(await storage.getEvents(runId)).toEqual(expected);
-  });
-
-  it('two storage objects appending concurrently to one run get no duplicate or missing seqs', async () => {
-    const runId = uid('conc');
-    const other = backend.open();
-    await other.init();
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < 20; i++) {
-      writes.push(storage.appendEvents([log(runId, `x${i}-0`), log(runId, `x${i}-1`)]));
-      writes.push(other.appendEvents([log(runId, `y${i}-0`), log(runId, `y${i}-1`), log(runId, `y${i}-2`)]));
-    }
-    await Promise.all(writes);
-    const events = await storage.getEvents(runId);
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    // Each batch stays contiguous and in order.
-    const msgs = events.map((e) => (e.type === 'LOG' ? e.data.msg : ''));
-    for (let i = 0; i < 20; i++) {
-      const at = msgs.indexOf(`y${i}-0`);
-      expect(msgs.slice(at, at + 3)).toEqual([`y${i}-0`, `y${i}-1`, `y${i}-2`]);
-    }
-  });
-
-  it('two writer processes on the same database interleave without duplicate or missing seqs', async () => {
-    const runId = uid('procs');
-    await Promise.all([
-      appendFromChild(backend.childArgs, runId, 'p1', 30, 20),
-      appendFromChild(backend.childArgs, runId, 'p2', 30, 20),
-    ]);
-    const events = await storage.getEvents(runId);
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
-    const msgs = events.map((e) => (e.type === 'LOG' ? e.data.msg : ''));
-    for (const writer of ['p1', 'p2']) {
-      const own = msgs.filter((m) => m.startsWith(`${writer}:`));
-      expect(own).toHaveLength(600);
-      expect(own[0]).toBe(`${writer}:0:0`);
-      expect(own.at(-1)).toBe(`${writer}:29:19`);
-    }
-  });
-
-  it('two processes initialising a new database at once migrate it once and both append', async () => {
-    const fresh = backend.fresh();
-    try {
-      const runId = uid('fresh');
-      await Promise.all([
-        appendFromChild(fresh.childArgs, runId, 'p1', 5, 10),
-        appendFromChild(fresh.childArgs, runId, 'p2', 5, 10),
-      ]);
-      const events = await fresh.storage.getEvents(runId);
-      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    } finally {
-      await fresh.storage.close();
-      await fresh.drop();
-    }
-  });
-
-  it('EventWriter stores thousands of events in order, in batches', async () => {
-    const runId = uid('writer');
-    let batches = 0;
-    const counting: RunStorage = Object.create(storage);
-    counting.appendEvents = (events) => {
-      batches++;
-      return storage.appendEvents(events);
+const databaseUrl = inject('databaseUrl');
+const schema = randomSchemaName('storage');
+const postgres = (s: string) => ({
+  module: CORE_SRC,
+  exportName: 'PostgresRunStorage',
+  options: { url: databaseUrl, schema: s },
+});
+runStorageContract('PostgreSQL', {
+  open: () => new PostgresRunStorage({ url: databaseUrl, schema }),
+  openAnother: () => new PostgresRunStorage({ url: databaseUrl, schema }),
+  inChild: postgres(schema),
+  fresh: () => {
+    const s = randomSchemaName('storage_fresh');
+    return {
+      inChild: postgres(s),
+      open: () => new PostgresRunStorage({ url: databaseUrl, schema: s }),
+      drop: () => dropSchema(databaseUrl, s),
     };
-    const writer = new EventWriter(counting, { maxBatch: 1000 });
-    for (let i = 0; i < 5000; i++) writer.write(log(runId, `m${i}`));
-    await writer.flush();
-    expect(writer.pending).toBe(0);
-    const events = await storage.getEvents(runId);
-    expect(events).toHaveLength(5000);
-    expect(events.map((e) => (e.type === 'LOG' ? e.data.msg : ''))).toEqual(
-      Array.from({ length: 5000 }, (_, i) => `m${i}`),
-    );
-    expect(batches).toBeLessThanOrEqual(10);
-  });
+  },
+  teardown: () => dropSchema(databaseUrl, schema),
 });
+
+runStorageContract('memory', { open: () => new MemoryRunStorage() });
 
 describe('schema migrations', () => {
   // Databases made before event chunks (schema version 1) kept one row per event; version 2 moves them.

@@ -2,6 +2,7 @@ export { exitCode, exited, isRunning, killOnExit, type StopOptions, stopProcess 
 export { freePort } from './free-port.js';
 export { deletePrefix, uniquePrefix } from './redis-prefix.js';
 export { type RedisServer, type RedisServerOptions, RedisStartError, startRedisServer } from './redis-server.js';
+export { runStorageContract, type StorageBackend, type StorageInChild } from './storage-contract.js';
 export { sleep, WaitTimeoutError, waitUntil, within, withinOrTimeout } from './wait.js';
 export {
   killAllWorkers,

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors/index.js';
+import { NotFoundError, StorageError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from './run-storage.js';
 
@@ -19,6 +19,8 @@ export class MemoryRunStorage implements RunStorage {
   async init(): Promise<void> {}
 
   async createRun(run: RunRecord): Promise<void> {
+    // As the SQL backends: a second create would lose the first run's record and log.
+    if (this.runs.has(run.runId)) throw new StorageError(`run '${run.runId}' already exists in memory storage`);
     this.runs.set(run.runId, copyRun(run));
     this.events.set(run.runId, []);
   }

@@ -1,0 +1,397 @@
+/**
+ * The run-storage contract: what every RunStorage must do, as vitest tests registered against a backend. Core runs
+ * it on SQLite, PostgreSQL and memory; a new backend runs it by calling {@link runStorageContract} in a test file.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  EventWriter,
+  type ExecutionPlan,
+  makeEvent,
+  NotFoundError,
+  type RunRecord,
+  type RunStorage,
+  type StepwiseEvent,
+  StorageError,
+} from '@stepwise/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCode } from './child-process.js';
+
+/** How a child process opens the backend: `new (await import(module))[exportName](options)`. */
+export interface StorageInChild {
+  /** An absolute path or file URL the child can import (under tsx, so a .ts source works). */
+  module: string;
+  /** The storage class exported by `module`. */
+  exportName: string;
+  /** Its constructor's options (JSON). */
+  options: unknown;
+}
+
+export interface StorageBackend {
+  /** A new storage object on the suite's database. Called once per test that needs it; closed by the suite. */
+  open(): RunStorage | Promise<RunStorage>;
+  /**
+   * Another storage object on the same database as `open()`'s (absent for a backend with no shared database, such
+   * as memory): the tests of two writers and of init from two objects run only when it is given.
+   */
+  openAnother?(): RunStorage | Promise<RunStorage>;
+  /** The same database from another process (the tests of concurrent writer processes run only when given). */
+  inChild?: StorageInChild;
+  /** A database nobody has initialised yet, from another process; `drop` removes it after the test. */
+  fresh?(): { inChild: StorageInChild; open(): RunStorage; drop(): Promise<void> };
+  /** Removes the suite's database after its tests. */
+  teardown?(): Promise<void>;
+}
+
+const plan: ExecutionPlan = {
+  version: 1,
+  pipeline: 'p',
+  fingerprint: 'f',
+  steps: [],
+  resources: {},
+  selection: null,
+  reuse: {},
+};
+
+function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunRecord {
+  return {
+    runId,
+    pipeline: 'etl',
+    status: 'QUEUED',
+    runConfig: { ops: { a: { config: { n: 1 } } } },
+    plan,
+    tags: {},
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    ...overrides,
+  };
+}
+
+function log(runId: string, msg: string, stepKey?: string): StepwiseEvent {
+  return makeEvent('LOG', runId, { level: 'info', msg }, stepKey === undefined ? {} : { stepKey });
+}
+
+let counter = 0;
+const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
+
+/** @stepwise/core for the child, which runs from a temp dir where the package name does not resolve. */
+const CORE = pathToFileURL(createRequire(import.meta.url).resolve('@stepwise/core')).href;
+
+const CHILD_SCRIPT = `const [core, spec, exportName, options, runId, writer, batches, size] = process.argv.slice(2);
+const { makeEvent } = await import(core);
+const mod = await import(spec);
+const storage = new mod[exportName](JSON.parse(options));
+await storage.init();
+for (let i = 0; i < Number(batches); i++) {
+  const events = [];
+  for (let j = 0; j < Number(size); j++) events.push(makeEvent('LOG', runId, { level: 'info', msg: writer + ':' + i + ':' + j }));
+  await storage.appendEvents(events);
+}
+await storage.close();
+`;
+
+/** Appends `batches` x `size` LOG events to `runId` from a separate Node process. */
+async function appendFromChild(child: StorageInChild, runId: string, writer: string, batches: number, size: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'stepwise-storage-child-'));
+  const script = join(dir, 'append-child.mts');
+  writeFileSync(script, CHILD_SCRIPT);
+  const args = [CORE, child.module, child.exportName, JSON.stringify(child.options), runId, writer, String(batches)];
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args, String(size)], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  try {
+    const code = await exitCode(proc, 25_000, `the append child ${writer}`).catch((error: Error) => {
+      proc.kill('SIGKILL');
+      throw error;
+    });
+    if (code !== 0) throw new Error(`append child exited with ${code}: ${stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Registers the run-storage contract's tests for `backend` under `describe(name)`. */
+export function runStorageContract(name: string, backend: StorageBackend): void {
+  describe(`${name} run storage (contract)`, () => {
+    const opened: RunStorage[] = [];
+    const track = async (storage: RunStorage | Promise<RunStorage>) => {
+      const s = await storage;
+      opened.push(s);
+      return s;
+    };
+    let storage: RunStorage;
+
+    beforeAll(async () => {
+      storage = await track(backend.open());
+      await storage.init();
+    });
+
+    afterAll(async () => {
+      await Promise.all(opened.map((s) => s.close().catch(() => {})));
+      await backend.teardown?.();
+    });
+
+    it('init() is idempotent', async () => {
+      await storage.init();
+      const runId = uid('idem');
+      await storage.createRun(makeRun(runId));
+      await storage.init();
+      expect((await storage.getRun(runId))?.runId).toBe(runId);
+    });
+
+    it('creates, reads and updates runs', async () => {
+      const runId = uid('crud');
+      const run = makeRun(runId, {
+        tags: { team: 'ml' },
+        parentRunId: 'parent-1',
+        rootRunId: 'root-1',
+        createdAt: 1000,
+      });
+      await storage.createRun(run);
+      expect(await storage.getRun(runId)).toEqual(run);
+      expect(await storage.getRun(uid('missing'))).toBeUndefined();
+      expect(await storage.getRunStatus(runId)).toEqual({ status: 'QUEUED', updatedAt: run.updatedAt });
+      expect(await storage.getRunStatus(uid('missing'))).toBeUndefined();
+
+      await storage.updateRun(runId, { status: 'STARTED', startedAt: 2000 });
+      await storage.updateRun(runId, { status: 'SUCCESS', endedAt: 3000, tags: { team: 'ops' } });
+      const updated = await storage.getRun(runId);
+      expect(updated).toMatchObject({ status: 'SUCCESS', startedAt: 2000, endedAt: 3000, tags: { team: 'ops' } });
+      expect(updated?.updatedAt).toBeGreaterThanOrEqual(run.updatedAt);
+      expect(updated?.runConfig).toEqual(run.runConfig);
+      expect((await storage.getRunStatus(runId))?.status).toBe('SUCCESS');
+
+      await expect(storage.updateRun(uid('missing'), { status: 'FAILURE' })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('refuses to create a run twice and keeps the first one and its events', async () => {
+      const runId = uid('twice');
+      const run = makeRun(runId, { tags: { first: 'yes' } });
+      await storage.createRun(run);
+      await storage.appendEvents([log(runId, 'kept')]);
+      await expect(storage.createRun(makeRun(runId))).rejects.toBeInstanceOf(StorageError);
+      expect(await storage.getRun(runId)).toEqual(run);
+      expect(await storage.getEvents(runId)).toHaveLength(1);
+    });
+
+    it('lists runs newest first, filtered by status, pipeline and tags', async () => {
+      const pipeline = uid('pipe');
+      const base = 10_000;
+      await storage.createRun(makeRun(uid('r'), { pipeline, createdAt: base + 1, tags: { team: 'ml', env: 'prod' } }));
+      await storage.createRun(
+        makeRun(uid('r'), { pipeline, createdAt: base + 2, status: 'FAILURE', tags: { team: 'ml' } }),
+      );
+      await storage.createRun(
+        makeRun(uid('r'), { pipeline, createdAt: base + 3, status: 'SUCCESS', tags: { team: 'ops' } }),
+      );
+      await storage.createRun(makeRun(uid('r'), { pipeline: `${pipeline}-other`, createdAt: base + 4 }));
+
+      const all = await storage.listRuns({ pipeline });
+      expect(all.map((r) => r.createdAt)).toEqual([base + 3, base + 2, base + 1]);
+      expect((await storage.listRuns({ pipeline, status: ['FAILURE', 'SUCCESS'] })).map((r) => r.createdAt)).toEqual([
+        base + 3,
+        base + 2,
+      ]);
+      expect((await storage.listRuns({ pipeline, tags: { team: 'ml' } })).map((r) => r.createdAt)).toEqual([
+        base + 2,
+        base + 1,
+      ]);
+      expect((await storage.listRuns({ pipeline, tags: { team: 'ml', env: 'prod' } })).map((r) => r.createdAt)).toEqual(
+        [base + 1],
+      );
+      expect(await storage.listRuns({ pipeline, tags: { team: 'nobody' } })).toEqual([]);
+      expect(await storage.listRuns({ pipeline, limit: 1 })).toHaveLength(1);
+      expect(await storage.listRuns({ pipeline, status: [] })).toEqual([]);
+    });
+
+    it('assigns per-run seqs 1..n in order across batches, with several runs per batch', async () => {
+      const a = uid('ev-a');
+      const b = uid('ev-b');
+      await storage.appendEvents([log(a, 'a1'), log(b, 'b1'), log(a, 'a2')]);
+      await storage.appendEvents([]);
+      await storage.appendEvents([log(b, 'b2'), log(a, 'a3')]);
+      await storage.appendEvents(Array.from({ length: 500 }, (_, i) => log(a, `bulk${i}`)));
+      const eventsA = await storage.getEvents(a);
+      expect(eventsA.map((e) => e.seq)).toEqual(Array.from({ length: 503 }, (_, i) => i + 1));
+      expect(eventsA.slice(0, 4).map((e) => (e.type === 'LOG' ? e.data.msg : ''))).toEqual(['a1', 'a2', 'a3', 'bulk0']);
+      const eventsB = await storage.getEvents(b);
+      expect(eventsB.map((e) => [e.seq, e.type === 'LOG' && e.data.msg])).toEqual([
+        [1, 'b1'],
+        [2, 'b2'],
+      ]);
+      expect(eventsB[0]).toMatchObject({ runId: b, type: 'LOG', data: { level: 'info', msg: 'b1' } });
+    });
+
+    it('tails with afterSeq and limit, and filters by step key and type', async () => {
+      const runId = uid('tail');
+      await storage.appendEvents([
+        makeEvent('RUN_START', runId, { stepCount: 2 }),
+        makeEvent('STEP_START', runId, {}, { stepKey: 'a', attempt: 1 }),
+        log(runId, 'hello', 'a'),
+        makeEvent('STEP_START', runId, {}, { stepKey: 'b[0]', attempt: 1 }),
+        makeEvent('STEP_SUCCESS', runId, { durationMs: 5 }, { stepKey: 'a', attempt: 1 }),
+      ]);
+      const page1 = await storage.getEvents(runId, { limit: 2 });
+      expect(page1.map((e) => e.seq)).toEqual([1, 2]);
+      const page2 = await storage.getEvents(runId, { afterSeq: page1.at(-1)?.seq, limit: 2 });
+      expect(page2.map((e) => e.seq)).toEqual([3, 4]);
+      expect(await storage.getEvents(runId, { afterSeq: 5 })).toEqual([]);
+      expect((await storage.getEvents(runId, { stepKey: 'a' })).map((e) => e.type)).toEqual([
+        'STEP_START',
+        'LOG',
+        'STEP_SUCCESS',
+      ]);
+      expect((await storage.getEvents(runId, { stepKey: 'b[0]' })).map((e) => e.seq)).toEqual([4]);
+      expect((await storage.getEvents(runId, { types: ['STEP_START', 'RUN_START'] })).map((e) => e.seq)).toEqual([
+        1, 2, 4,
+      ]);
+      expect((await storage.getEvents(runId, { types: ['STEP_START'], afterSeq: 2 })).map((e) => e.seq)).toEqual([4]);
+      expect(await storage.getEvents(runId, { types: [] })).toEqual([]);
+    });
+
+    it('reads any window of a log appended in many batches: cursor, limit, step and type filters', async () => {
+      const runId = uid('window');
+      const all: StepwiseEvent[] = [];
+      let n = 0;
+      for (const size of [1, 7, 3, 12, 1, 5]) {
+        const batch = Array.from({ length: size }, () => {
+          n++;
+          const stepKey = ['a', 'b', 'c'][n % 3] as string;
+          return n % 4 === 0
+            ? makeEvent('STEP_START', runId, {}, { stepKey, attempt: 1 })
+            : log(runId, `m${n}`, stepKey);
+        });
+        all.push(...batch);
+        await storage.appendEvents(batch);
+      }
+      const expected = all.map((e, i) => ({ ...e, seq: i + 1 }));
+      const filters = [
+        {},
+        { stepKey: 'b' },
+        { types: ['STEP_START' as const] },
+        { stepKey: 'a', types: ['LOG' as const] },
+      ];
+      for (const filter of filters) {
+        const matching = expected.filter(
+          (e) =>
+            (filter.stepKey === undefined || e.stepKey === filter.stepKey) &&
+            (filter.types === undefined || filter.types.includes(e.type as 'LOG' & 'STEP_START')),
+        );
+        for (let afterSeq = 0; afterSeq <= all.length + 1; afterSeq += 1) {
+          for (const limit of [undefined, 1, 2, 5, 13]) {
+            const got = await storage.getEvents(runId, {
+              ...filter,
+              afterSeq,
+              ...(limit === undefined ? {} : { limit }),
+            });
+            const want = matching.filter((e) => e.seq > afterSeq).slice(0, limit);
+            expect(
+              got.map((e) => e.seq),
+              JSON.stringify({ filter, afterSeq, limit }),
+            ).toEqual(want.map((e) => e.seq));
+          }
+        }
+      }
+      expect(await storage.getEvents(runId)).toEqual(expected);
+    });
+
+    it('EventWriter stores thousands of events in order, in batches', async () => {
+      const runId = uid('writer');
+      let batches = 0;
+      const counting: RunStorage = Object.create(storage);
+      counting.appendEvents = (events) => {
+        batches++;
+        return storage.appendEvents(events);
+      };
+      const writer = new EventWriter(counting, { maxBatch: 1000 });
+      for (let i = 0; i < 5000; i++) writer.write(log(runId, `m${i}`));
+      await writer.flush();
+      expect(writer.pending).toBe(0);
+      const events = await storage.getEvents(runId);
+      expect(events).toHaveLength(5000);
+      expect(events.map((e) => (e.type === 'LOG' ? e.data.msg : ''))).toEqual(
+        Array.from({ length: 5000 }, (_, i) => `m${i}`),
+      );
+      expect(batches).toBeLessThanOrEqual(10);
+    });
+
+    const { openAnother, inChild, fresh } = backend;
+    if (openAnother) {
+      it('init() from a second storage object on the same database sees the same runs', async () => {
+        const other = await track(openAnother());
+        await other.init();
+        await other.init();
+        const runId = uid('idem2');
+        await storage.createRun(makeRun(runId));
+        expect((await other.getRun(runId))?.runId).toBe(runId);
+      });
+
+      it('two storage objects appending concurrently to one run get no duplicate or missing seqs', async () => {
+        const runId = uid('conc');
+        const other = await track(openAnother());
+        await other.init();
+        const writes: Promise<void>[] = [];
+        for (let i = 0; i < 20; i++) {
+          writes.push(storage.appendEvents([log(runId, `x${i}-0`), log(runId, `x${i}-1`)]));
+          writes.push(other.appendEvents([log(runId, `y${i}-0`), log(runId, `y${i}-1`), log(runId, `y${i}-2`)]));
+        }
+        await Promise.all(writes);
+        const events = await storage.getEvents(runId);
+        expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+        // Each batch stays contiguous and in order.
+        const msgs = events.map((e) => (e.type === 'LOG' ? e.data.msg : ''));
+        for (let i = 0; i < 20; i++) {
+          const at = msgs.indexOf(`y${i}-0`);
+          expect(msgs.slice(at, at + 3)).toEqual([`y${i}-0`, `y${i}-1`, `y${i}-2`]);
+        }
+      });
+    }
+
+    if (inChild) {
+      it('two writer processes on the same database interleave without duplicate or missing seqs', async () => {
+        const runId = uid('procs');
+        await Promise.all([
+          appendFromChild(inChild, runId, 'p1', 30, 20),
+          appendFromChild(inChild, runId, 'p2', 30, 20),
+        ]);
+        const events = await storage.getEvents(runId);
+        expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
+        const msgs = events.map((e) => (e.type === 'LOG' ? e.data.msg : ''));
+        for (const writer of ['p1', 'p2']) {
+          const own = msgs.filter((m) => m.startsWith(`${writer}:`));
+          expect(own).toHaveLength(600);
+          expect(own[0]).toBe(`${writer}:0:0`);
+          expect(own.at(-1)).toBe(`${writer}:29:19`);
+        }
+      });
+    }
+
+    if (fresh) {
+      it('two processes initialising a new database at once migrate it once and both append', async () => {
+        const db = fresh();
+        const reader = db.open();
+        try {
+          const runId = uid('fresh');
+          await Promise.all([
+            appendFromChild(db.inChild, runId, 'p1', 5, 10),
+            appendFromChild(db.inChild, runId, 'p2', 5, 10),
+          ]);
+          const events = await reader.getEvents(runId);
+          expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+        } finally {
+          await reader.close();
+          await db.drop();
+        }
+      });
+    }
+  });
+}
