@@ -80,7 +80,7 @@ export {
   reexecuteRun,
   startReexecution,
 } from './execution/reexecute.js';
-export { displayStatus, replayStoredRun, STEP_REEXECUTED, type StoredRunView } from './execution/replay-stored-run.js';
+export { replayStoredRun, STEP_REEXECUTED, type StoredRunView } from './execution/replay-stored-run.js';
 export { ResourceManager, ResourceSetupError } from './execution/resource-manager.js';
 export {
   COORDINATOR_HEARTBEAT_TIMEOUT_MS,
@@ -90,7 +90,7 @@ export {
   startResume,
 } from './execution/resume.js';
 export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
-export type { RunResult, StepResult, StepResultStatus } from './execution/run-result.js';
+export type { RunResult } from './execution/run-result.js';
 export { RunState } from './execution/run-state.js';
 export {
   hasProduced,
@@ -106,6 +106,7 @@ export {
   type StepRefusalCode,
   StepRefusedError,
 } from './execution/step-refusal.js';
+export { displayStatus, type StepResult, type StepResultStatus, stepResults } from './execution/step-results.js';
 export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution/step-runtime.js';
 export { Instance, type InstanceParts } from './instance/instance.js';
 export {
@@ -138,6 +139,23 @@ export type * from './plan/plan.js';
 export { renderPlanDot, renderPlanJson, renderPlanText } from './plan/render.js';
 export { type StepGraphLike, selectSteps } from './plan/select.js';
 export { buildStepTask } from './plan/step-task.js';
+export { type CancelRunOptions, type CancelRunResult, cancelRun, waitForRunEnd } from './runs/cancel-run.js';
+export {
+  isOrphaned,
+  type ReusedStep,
+  readRunSteps,
+  requireRun,
+  type StoredRunSteps,
+} from './runs/read-run.js';
+export {
+  type RunDetailJson,
+  type RunJson,
+  runDetailJson,
+  runDurationMs,
+  runJson,
+  type StepJson,
+  stepJson,
+} from './runs/run-json.js';
 export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
 export { MemoryRunStorage } from './storage/memory-storage.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';

@@ -1,7 +1,8 @@
 import { executeStoredStep } from '../execution/execute-stored-step.js';
 import { loadCodeLocation } from '../location/code-location.js';
+import { requireRun } from '../runs/read-run.js';
 import { EXIT } from './errors.js';
-import { getRunOrThrow, withInstance } from './options.js';
+import { withInstance } from './options.js';
 import { RunPrinter, reserveStdout } from './output.js';
 
 export interface ExecuteStepCommandOptions {
@@ -15,7 +16,7 @@ export interface ExecuteStepCommandOptions {
 /** `stepwise execute-step`: runs one step of a stored run here, reading inputs and writing events through the instance. */
 export function executeStepCommand(opts: ExecuteStepCommandOptions): Promise<number> {
   return withInstance(async (instance) => {
-    const run = await getRunOrThrow(instance, opts.runId);
+    const run = await requireRun(instance, opts.runId);
     const { pipeline } = await loadCodeLocation({ file: opts.file, pipeline: opts.pipeline ?? run.pipeline });
     const write = opts.json ? reserveStdout() : (text: string) => void process.stdout.write(text);
     const printer = new RunPrinter(opts.json ? 'json' : 'plain', write);

@@ -1,10 +1,9 @@
 import { isPlainObject } from '../config/deep-merge.js';
 import { loadYamlFiles } from '../config/load-yaml.js';
-import { NotFoundError, UsageError } from '../errors/index.js';
+import { UsageError } from '../errors/index.js';
 import type { RunHandle } from '../execution/execute-pipeline.js';
 import type { RunResult } from '../execution/run-result.js';
 import { Instance } from '../instance/instance.js';
-import type { RunRecord } from '../storage/run-storage.js';
 import { EXIT } from './errors.js';
 import type { RunPrinter } from './output.js';
 
@@ -60,12 +59,6 @@ export async function withInstance<T>(fn: (instance: Instance) => Promise<T>): P
   } finally {
     await instance.close();
   }
-}
-
-export async function getRunOrThrow(instance: Instance, runId: string): Promise<RunRecord> {
-  const run = await instance.storage.getRun(runId);
-  if (!run) throw new NotFoundError(`run '${runId}' not found (see: stepwise runs list)`);
-  return run;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { StepwiseEvent } from '../events/events.js';
-import type { RunResult, StepResult } from '../execution/run-result.js';
+import type { RunResult } from '../execution/run-result.js';
+import { stepJson } from '../runs/run-json.js';
 
 /** How a command shows a run: JSON Lines, a live progress line on a terminal, or one plain line per event. */
 export type OutputMode = 'json' | 'tty' | 'plain';
@@ -220,16 +221,8 @@ export function summaryJson(result: RunResult): Record<string, unknown> {
     pipeline: result.pipeline,
     status: result.status,
     durationMs: Math.round(result.durationMs),
-    steps: Object.values(result.steps).map((s) => stepJson(s)),
+    steps: Object.values(result.steps).map(stepJson),
   };
-}
-
-function stepJson(s: StepResult): Record<string, unknown> {
-  const out: Record<string, unknown> = { key: s.key, status: s.status, attempts: s.attempts };
-  if (s.startedAt !== undefined && s.endedAt !== undefined) out.durationMs = s.endedAt - s.startedAt;
-  if (s.error) out.error = s.error.message;
-  if (s.skipReason) out.skipReason = s.skipReason;
-  return out;
 }
 
 /** `run <id> SUCCESS in 1.23 s: 9 steps, 9 succeeded`, then one line per failed step with its error. */

@@ -1,7 +1,8 @@
 import { UsageError } from '../errors/index.js';
 import { startReexecution } from '../execution/reexecute.js';
 import { codeLocationOf, FILE_TAG, loadCodeLocation } from '../location/code-location.js';
-import { followRun, getRunOrThrow, loadRunConfig, parseTags, withInstance } from './options.js';
+import { requireRun } from '../runs/read-run.js';
+import { followRun, loadRunConfig, parseTags, withInstance } from './options.js';
 import { outputMode, RunPrinter } from './output.js';
 
 export interface ReexecuteCommandOptions {
@@ -22,7 +23,7 @@ export function reexecuteCommand(parentRunId: string, opts: ReexecuteCommandOpti
   const tags = parseTags(opts.tag);
   const runConfig = opts.config?.length ? loadRunConfig(opts.config) : undefined;
   return withInstance(async (instance) => {
-    const parent = await getRunOrThrow(instance, parentRunId);
+    const parent = await requireRun(instance, parentRunId);
     const { pipeline, definitions: defs } = await loadCodeLocation(codeLocationOf(parent, opts.file));
     const printer = new RunPrinter(outputMode(opts.json));
     const handle = startReexecution(instance, parentRunId, pipeline, {

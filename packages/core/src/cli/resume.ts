@@ -1,6 +1,7 @@
 import { startResume } from '../execution/resume.js';
 import { codeLocationOf, loadCodeLocation } from '../location/code-location.js';
-import { followRun, getRunOrThrow, loadRunConfig, withInstance } from './options.js';
+import { requireRun } from '../runs/read-run.js';
+import { followRun, loadRunConfig, withInstance } from './options.js';
 import { outputMode, RunPrinter } from './output.js';
 
 export interface ResumeCommandOptions {
@@ -16,7 +17,7 @@ export interface ResumeCommandOptions {
 export function resumeCommand(runId: string, opts: ResumeCommandOptions): Promise<number> {
   const runConfig = opts.config?.length ? loadRunConfig(opts.config) : undefined;
   return withInstance(async (instance) => {
-    const run = await getRunOrThrow(instance, runId);
+    const run = await requireRun(instance, runId);
     const { pipeline } = await loadCodeLocation(codeLocationOf(run, opts.file));
     const printer = new RunPrinter(outputMode(opts.json));
     const handle = startResume(pipeline, runId, { instance, runConfig, onEvent: printer.onEvent });

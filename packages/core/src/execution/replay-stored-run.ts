@@ -2,7 +2,6 @@ import type { SerializedError, StepwiseEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import type { RunOutcome } from './run-coordinator.js';
 import { RunState } from './run-state.js';
-import { isTerminal, type StepStatus } from './step-node.js';
 
 /** A stored run's state, rebuilt from its event log. */
 export interface StoredRunView {
@@ -51,14 +50,4 @@ export function replayStoredRun(plan: ExecutionPlan, runId: string, events: read
   const view: StoredRunView = { state, errors };
   if (outcome) view.outcome = outcome;
   return view;
-}
-
-/**
- * A step's status for display: its own when terminal; for a finished run, a step that never ended was stopped
- * (CANCELED when the run was canceled, NOT_STARTED otherwise); for a run still going, where it is now.
- */
-export function displayStatus(status: StepStatus, outcome: RunOutcome | undefined): StepStatus {
-  if (isTerminal(status) || outcome === undefined) return status;
-  if (outcome === 'CANCELED') return status === 'PENDING' || status === 'READY' ? 'NOT_STARTED' : 'CANCELED';
-  return 'NOT_STARTED';
 }

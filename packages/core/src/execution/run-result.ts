@@ -4,21 +4,7 @@ import type { IOManager } from '../io/io-manager.js';
 import type { RunOutcome } from './run-coordinator.js';
 import type { RunState } from './run-state.js';
 import { producedNames, producedOutput } from './step-node.js';
-
-export type StepResultStatus = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED' | 'NOT_STARTED';
-
-export interface StepResult {
-  key: string;
-  status: StepResultStatus;
-  /** Attempts made (0 when the step never started). */
-  attempts: number;
-  mappingKey?: string;
-  workerId?: string;
-  startedAt?: number;
-  endedAt?: number;
-  error?: SerializedError;
-  skipReason?: string;
-}
+import { type StepResult, stepResults } from './step-results.js';
 
 /** What `executePipeline` resolves to. A failed run resolves too, with status FAILURE. */
 export interface RunResult {
@@ -74,7 +60,7 @@ export function buildRunResult(
     success: outcome === 'SUCCESS',
     durationMs,
     get steps() {
-      steps ??= stepResults(state, errors);
+      steps ??= Object.fromEntries(stepResults(state, errors, outcome).map((s) => [s.key, s]));
       return steps;
     },
     output(stepKey, name = 'result') {
@@ -99,27 +85,4 @@ export function buildRunResult(
       await Promise.all(jobs);
     },
   };
-}
-
-function stepResults(state: RunState, errors: Map<string, SerializedError>): Record<string, StepResult> {
-  const steps: Record<string, StepResult> = {};
-  for (const node of state.steps.values()) {
-    const status: StepResultStatus =
-      node.status === 'SUCCESS' || node.status === 'FAILURE' || node.status === 'SKIPPED' || node.status === 'CANCELED'
-        ? node.status
-        : node.status === 'NOT_STARTED' || node.status === 'PENDING' || node.status === 'READY'
-          ? 'NOT_STARTED'
-          : 'CANCELED';
-    const started = node.startedAt !== undefined;
-    const result: StepResult = { key: node.key, status, attempts: started ? node.attempt : 0 };
-    if (node.mappingKey !== undefined) result.mappingKey = node.mappingKey;
-    if (node.workerId !== undefined) result.workerId = node.workerId;
-    if (node.startedAt !== undefined) result.startedAt = node.startedAt;
-    if (node.endedAt !== undefined && started) result.endedAt = node.endedAt;
-    const error = errors.get(node.key);
-    if (error && status !== 'SUCCESS') result.error = error;
-    if (node.skipReason !== undefined && status === 'SKIPPED') result.skipReason = node.skipReason;
-    steps[node.key] = result;
-  }
-  return steps;
 }
