@@ -1,4 +1,5 @@
 export { exitCode, exited, isRunning, killOnExit, type StopOptions, stopProcess } from './child-process.js';
+export { CONFORMANCE_PIPELINES, type ExecutorUnderTest, runExecutorConformance } from './executor-conformance.js';
 export { freePort } from './free-port.js';
 export { deletePrefix, uniquePrefix } from './redis-prefix.js';
 export { type RedisServer, type RedisServerOptions, RedisStartError, startRedisServer } from './redis-server.js';
