@@ -48,15 +48,7 @@ export {
 export * from './definitions/index.js';
 export * from './errors/index.js';
 export * from './events/events.js';
-export {
-  type ExecuteOptions,
-  type ExecutePlanOptions,
-  executePipeline,
-  executePlan,
-  type RunHandle,
-  runEvents,
-  startRun,
-} from './execution/execute-pipeline.js';
+export { type ExecuteOptions, executePipeline, runEvents, startRun } from './execution/execute-pipeline.js';
 export { executeStep, StepAbortedError } from './execution/execute-step.js';
 export {
   type ExecuteStoredStepOptions,
@@ -66,11 +58,8 @@ export {
 export type { Executor, LaunchContext, StepLauncher } from './execution/executor.js';
 export { type ExecutorFactory, executorFromConfig, registerExecutor } from './execution/executor-registry.js';
 export { InProcessExecutor, type InProcessExecutorOptions } from './execution/executors/in-process.js';
-export {
-  MultiprocessExecutor,
-  type MultiprocessExecutorOptions,
-  StepProcessExitedError,
-} from './execution/executors/multiprocess.js';
+export { MultiprocessExecutor, type MultiprocessExecutorOptions } from './execution/executors/multiprocess.js';
+export { StepProcessExitedError } from './execution/executors/multiprocess-launcher.js';
 export {
   PARENT_RUN_TAG,
   planReexecution,
@@ -89,7 +78,9 @@ export {
   resumeRun,
   startResume,
 } from './execution/resume.js';
-export { RunCoordinator, type RunCoordinatorOptions, type RunOutcome } from './execution/run-coordinator.js';
+export { RunDriver, type RunDriverOptions, type RunOutcome } from './execution/run-driver.js';
+export type { RunHandle } from './execution/run-handle.js';
+export { type ExecutePlanOptions, executePlan } from './execution/run-lifecycle.js';
 export type { RunResult } from './execution/run-result.js';
 export { RunState } from './execution/run-state.js';
 export {

@@ -1,7 +1,7 @@
 import { isPlainObject } from '../config/deep-merge.js';
 import { loadYamlFiles } from '../config/load-yaml.js';
 import { UsageError } from '../errors/index.js';
-import type { RunHandle } from '../execution/execute-pipeline.js';
+import type { RunHandle } from '../execution/run-handle.js';
 import type { RunResult } from '../execution/run-result.js';
 import { Instance } from '../instance/instance.js';
 import { EXIT } from './errors.js';

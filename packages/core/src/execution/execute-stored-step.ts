@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { makeEvent, type StepwiseEvent, serializeError } from '../events/events.js';
 import type { Instance } from '../instance/instance.js';
 import { EventWriter } from '../storage/event-writer.js';
+import { defaultLogger } from './default-logger.js';
 import { executeStep, StepAbortedError } from './execute-step.js';
 import { replayStoredRun, STEP_REEXECUTED } from './replay-stored-run.js';
 import { ResourceManager } from './resource-manager.js';
@@ -84,7 +85,7 @@ export async function executeStoredStep(
           : 'an upstream step did not succeed';
     throw new UsageError(`step '${stepKey}' of run ${runId} cannot run: ${why}`);
   }
-  const logger = options.logger ?? pino({ level: process.env.STEPWISE_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const logger = options.logger ?? defaultLogger();
   const resources = new ResourceManager(pipeline, logger);
   const runtime: StepRuntime = { pipeline, io: instance.io, resources, computeLogs: instance.computeLogs, logger };
   if (options.workerId !== undefined) runtime.workerId = options.workerId;

@@ -7,9 +7,11 @@ import type { Instance } from '../instance/instance.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { selectSteps, upstreamOf } from '../plan/select.js';
 import { type RunRecord, TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
-import { type ExecuteOptions, executePlan, type RunHandle, startHandle } from './execute-pipeline.js';
+import type { ExecuteOptions } from './execute-pipeline.js';
 import { executorFromConfig } from './executor-registry.js';
 import { replayStoredRun, type StoredRunView } from './replay-stored-run.js';
+import { type RunHandle, startHandle } from './run-handle.js';
+import { executePlan } from './run-lifecycle.js';
 import type { RunResult } from './run-result.js';
 import { hasProduced } from './step-node.js';
 

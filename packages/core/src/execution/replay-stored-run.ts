@@ -1,6 +1,6 @@
 import type { SerializedError, StepwiseEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
-import type { RunOutcome } from './run-coordinator.js';
+import type { RunOutcome } from './run-driver.js';
 import { RunState } from './run-state.js';
 
 /** A stored run's state, rebuilt from its event log. */

@@ -5,9 +5,11 @@ import type { Instance } from '../instance/instance.js';
 import { buildPlan } from '../plan/build-plan.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import { TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
-import { type ExecuteOptions, executePlan, type RunHandle, startHandle } from './execute-pipeline.js';
+import type { ExecuteOptions } from './execute-pipeline.js';
 import { executorFromConfig } from './executor-registry.js';
 import { replayStoredRun } from './replay-stored-run.js';
+import { type RunHandle, startHandle } from './run-handle.js';
+import { executePlan } from './run-lifecycle.js';
 import type { RunResult } from './run-result.js';
 
 /** The run cannot be resumed: it has finished, or the code no longer matches its plan. */

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors/index.js';
 import type { SerializedError } from '../events/events.js';
 import type { IOManager } from '../io/io-manager.js';
-import type { RunOutcome } from './run-coordinator.js';
+import type { RunOutcome } from './run-driver.js';
 import type { RunState } from './run-state.js';
 import { producedNames, producedOutput } from './step-node.js';
 import { type StepResult, stepResults } from './step-results.js';

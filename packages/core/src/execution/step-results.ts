@@ -1,5 +1,5 @@
 import type { SerializedError } from '../events/events.js';
-import type { RunOutcome } from './run-coordinator.js';
+import type { RunOutcome } from './run-driver.js';
 import type { RunState } from './run-state.js';
 import { isTerminal, type StepNode, type StepStatus } from './step-node.js';
 

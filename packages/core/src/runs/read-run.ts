@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors/index.js';
 import { replayStoredRun } from '../execution/replay-stored-run.js';
 import { COORDINATOR_HEARTBEAT_TIMEOUT_MS } from '../execution/resume.js';
-import type { RunOutcome } from '../execution/run-coordinator.js';
+import type { RunOutcome } from '../execution/run-driver.js';
 import type { StepStatus } from '../execution/step-node.js';
 import { type StepResult, stepResults } from '../execution/step-results.js';
 import type { Instance } from '../instance/instance.js';

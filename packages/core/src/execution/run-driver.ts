@@ -10,7 +10,7 @@ import { isTerminal, type StepNode } from './step-node.js';
 
 export type RunOutcome = 'SUCCESS' | 'FAILURE' | 'CANCELED';
 
-export interface RunCoordinatorOptions {
+export interface RunDriverOptions {
   runId: string;
   plan: ExecutionPlan;
   pipeline: PipelineDefinition;
@@ -37,9 +37,10 @@ function signature(e: StepwiseEvent): string {
 
 /**
  * Drives one run: dispatches ready steps to the executor, applies the events that come back to the run state,
- * schedules retries, handles cancellation. The same loop serves every executor.
+ * schedules retries, handles cancellation. The same loop serves every executor. (Not a "run coordinator": in
+ * Dagster's vocabulary, and under `runCoordinator` in stepwise.yaml, that is the queue that decides when runs start.)
  */
-export class RunCoordinator {
+export class RunDriver {
   readonly state: RunState;
   private launcher?: StepLauncher;
   private readonly active = new Set<StepNode>();
@@ -50,7 +51,7 @@ export class RunCoordinator {
   private readonly startedAt = Date.now();
   private readonly known = new Set<string>();
 
-  constructor(private readonly options: RunCoordinatorOptions) {
+  constructor(private readonly options: RunDriverOptions) {
     this.state = options.state ?? new RunState(options.plan, options.runId);
   }
 
