@@ -9,7 +9,7 @@ Input: dict "root" $ "group" GROUP "runs" BOOL ("runs": the run launcher's `step
 {{- $ctx := dict "root" $root "component" $g -}}
 {{- $grace := include "stepwise.get" (list $g "terminationGracePeriodSeconds" 330) | int -}}
 {{- /* The worker gives up on its steps a little before the kubelet's SIGKILL, so it can log which ones. */ -}}
-{{- $drainSeconds := ternary (sub $grace 5) $grace (gt $grace 10) -}}
+{{- $drainSeconds := ternary (sub $grace 5) (max (sub $grace 1) 1) (gt $grace 10) -}}
 {{- $concurrency := include "stepwise.get" (list $g "concurrency" 1) | int -}}
 {{- $autoscaling := default dict $g.autoscaling -}}
 {{- $autoscaled := eq (include "stepwise.get" (list $autoscaling "enabled" false)) "true" -}}
