@@ -120,7 +120,7 @@ describe('fuzz: parseJobData', () => {
           },
         },
       },
-      batch: [{ ...validJob.task, key: 'other', mappingKey: undefined }],
+      peers: [{ ...validJob.task, key: 'other', mappingKey: undefined }],
       inline: { 'a/result': 'wQEB' },
     };
     const wire = JSON.parse(JSON.stringify(encodeJobData(wide)));
@@ -159,6 +159,13 @@ describe('fuzz: parseJobData', () => {
     const bad = mutateAt(validWire, ['task', 'runId'], 'run-2', false);
     expect(() => parseJobData(bad)).toThrow(MalformedMessageError);
     expect(() => parseJobData(mutateAt(validWire, ['v'], 1, false))).toThrow(/malformed step job: v/);
+  });
+
+  it('refuses a job of the previous wire version, whose peers were called batch', () => {
+    const v2 = { ...validWire, v: 2, batch: [validWire.task] };
+    expect(() => parseJobData(v2)).toThrow(/malformed step job: v: .*; \(root\): .*batch/);
+    // Under the current version the old field name is refused too, not ignored: its steps would never run.
+    expect(() => parseJobData({ ...validWire, batch: [validWire.task] })).toThrow(/batch/);
   });
 });
 

@@ -1,4 +1,4 @@
-// Ready steps far outnumbering the worker slots share BullMQ jobs (StepJobData.batch): what that must not change.
+// Ready steps far outnumbering the worker slots share BullMQ jobs (StepJobData.peers): what that must not change.
 import { executePipeline, type StepwiseEvent } from '@stepwise/core';
 import { QueueExecutor, RedisKeys, type StepJobData } from '@stepwise/executor-queue';
 import { deletePrefix, killAllWorkers, uniquePrefix, waitForWorkers, within } from '@stepwise/testing';
@@ -28,7 +28,7 @@ async function waitingBatchSizes(): Promise<number[]> {
   const queue = new Queue('default', { connection: redis, prefix });
   try {
     const jobs = await queue.getWaiting(0, -1);
-    return jobs.map((j) => 1 + ((j.data as StepJobData).batch?.length ?? 0));
+    return jobs.map((j) => 1 + ((j.data as StepJobData).peers?.length ?? 0));
   } finally {
     await queue.close();
     redis.disconnect();

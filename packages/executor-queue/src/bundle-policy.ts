@@ -1,7 +1,7 @@
-/** Most peers one job carries when the backlog decides: bundles of up to this many steps. */
+/** Most steps of a bundle (its lead and peers) when the backlog decides. */
 export const MAX_BACKLOG_BUNDLE = 16;
 
-/** Most steps of quick ops one job carries, and about how long such a bundle should take, in ms. */
+/** Most steps of a bundle of quick ops, and about how long such a bundle should take, in ms. */
 export const MAX_QUICK_BUNDLE = 64;
 export const QUICK_BUNDLE_MS = 16;
 

@@ -1,4 +1,4 @@
-import type { PlanOutput, PlanStep, StepTask } from '@stepwise/core';
+import { buildStepTask, type PlanOutput, type PlanStep, type StepTask } from '@stepwise/core';
 
 /** Most chain members one job carries. */
 export const MAX_CHAIN = 64;
@@ -49,18 +49,7 @@ export class Chains {
         inputs[name] = { from: 'one', ref: { runId: this.runId, step: previous, output: input.output } };
       } else return undefined;
     }
-    const task: StepTask = {
-      runId: this.runId,
-      key: next.key,
-      planKey: next.key,
-      op: next.op,
-      inputs,
-      outputs: next.outputs,
-      config: next.config,
-      tags: next.tags,
-    };
-    if (next.retry) task.retry = next.retry;
-    return task;
+    return buildStepTask(this.runId, next, inputs);
   }
 }
 

@@ -1,8 +1,9 @@
 import type { StepwiseEvent } from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { DeadLetters } from './dead-letters.js';
 import type { RedisKeys } from './keys.js';
-import { addDeadLetter, readStream, type StreamEntry } from './scripts.js';
+import { readStream, type StreamEntry } from './scripts.js';
 import { decodeEventEntry, type InlineValue } from './wire.js';
 
 export interface EventConsumerOptions {
@@ -40,8 +41,11 @@ export class EventConsumer {
   duplicates = 0;
   malformed = 0;
 
+  private readonly deadLetters: DeadLetters;
+
   constructor(private readonly options: EventConsumerOptions) {
     this.lastId = options.fromId ?? '0';
+    this.deadLetters = new DeadLetters(options.commands, options.keys);
   }
 
   get position(): string {
@@ -124,7 +128,8 @@ export class EventConsumer {
         { err: (error as Error).message, runId, streamId },
         'malformed entry on the run event stream; dead-lettered',
       );
-      this.deadLetter(streamId, fields, (error as Error).message);
+      const stream = this.options.keys.runEvents(runId);
+      this.deadLetters.streamEntry(stream, streamId, (error as Error).message, fields).catch(() => {});
       return;
     }
     const colon = decoded.id.lastIndexOf(':');
@@ -153,12 +158,5 @@ export class EventConsumer {
     if (known !== undefined) return known;
     if (this.strings.size < 10_000) this.strings.set(value, value);
     return value;
-  }
-
-  private deadLetter(streamId: string, fields: Buffer[], reason: string): void {
-    const { commands, keys, runId } = this.options;
-    const args: Array<string | Buffer> = ['source', keys.runEvents(runId), 'streamId', streamId, 'reason', reason];
-    for (let i = 0; i + 1 < fields.length; i += 2) args.push(`field:${fields[i]?.toString()}`, fields[i + 1] as Buffer);
-    addDeadLetter(commands, keys, args).catch(() => {});
   }
 }

@@ -1,7 +1,14 @@
 import { registerQueueExecutor } from './register.js';
 
+export { DeadLetters } from './dead-letters.js';
 export { addStepJobs, jobIdOf, stepJob } from './dispatch.js';
-export { RedisUnavailableError } from './errors.js';
+export {
+  MalformedMessageError,
+  QueueTimeoutError,
+  RedisUnavailableError,
+  StepLostError,
+  ValueTooLargeError,
+} from './errors/index.js';
 export { EventConsumer, type EventConsumerOptions } from './event-consumer.js';
 export { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 export { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
@@ -12,10 +19,9 @@ export {
   type EncodedValue,
   RedisIOManager,
   type RedisIOManagerOptions,
-  ValueTooLargeError,
 } from './redis-io-manager.js';
 export { registerQueueExecutor } from './register.js';
-export { addDeadLetter, pingWithin, subscribeToCancels } from './scripts.js';
+export { pingWithin, subscribeToCancels } from './scripts.js';
 export {
   decodeEventEntry,
   encodeEventEntry,
@@ -25,7 +31,6 @@ export {
   inlineKey,
   MAX_INLINE_BYTES,
   MAX_MESSAGE_BYTES,
-  MalformedMessageError,
   parseJobData,
   type StepJobData,
   WIRE_VERSION,

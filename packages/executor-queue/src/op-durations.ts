@@ -1,6 +1,6 @@
 /**
- * A step this short gains nothing from a job of its own: BullMQ's cost per job (add, fetch, lock, finish: a few
- * hundred microseconds of CPU across the coordinator, Redis and the worker) is larger than the step itself.
+ * A step this short gains nothing from a job of its own: BullMQ's cost per job (add, fetch, lock, finish, in CPU of
+ * the coordinator, Redis and the worker; bench/RESULTS.md measures it) is larger than the step itself.
  */
 export const QUICK_STEP_MS = 1;
 
@@ -12,8 +12,8 @@ const ALPHA = 0.25;
 
 /**
  * How long each op's steps of one run take, as workers report them (STEP_SUCCESS `durationMs`): the coordinator
- * bundles the steps of quick ops into shared jobs however short their queue's backlog (see QueueExecutor's
- * bundling), much as Dask keeps per-task-prefix duration estimates to decide what is worth moving.
+ * bundles the steps of quick ops into shared jobs however short their queue's backlog (see bundle-policy.ts),
+ * much as Dask keeps per-task-prefix duration estimates to decide what is worth moving.
  */
 export class OpDurations {
   private readonly byOp = new Map<string, { samples: number; meanMs: number }>();

@@ -1,6 +1,6 @@
 import { type Executor, FsIOManager, type Instance, type IOManager, type LaunchContext } from '@stepwise/core';
 import type { Redis } from 'ioredis';
-import { RedisUnavailableError } from './errors.js';
+import { RedisUnavailableError } from './errors/index.js';
 import {
   IN_FLIGHT_PER_SLOT,
   MIN_IN_FLIGHT,

@@ -1,9 +1,11 @@
 import {
+  ConfigError,
   FsIOManager,
   type IOManager,
   type LaunchContext,
   makeEvent,
   type SerializedError,
+  StepAbortedError,
   type StepLauncher,
   type StepTask,
   type StepwiseEvent,
@@ -101,7 +103,7 @@ export class QueueRun implements StepLauncher {
       bundle: (queue, jobs) => this.bundle(queue, jobs),
       onAddFailed: (jobs, error) => {
         for (const { data } of jobs) {
-          for (const task of [data.task, ...(data.batch ?? [])]) {
+          for (const task of [data.task, ...(data.peers ?? [])]) {
             const message = `could not enqueue step: ${(error as Error).message}`;
             this.failStep(task.key, data.attempt, serializeError(error), message);
           }
@@ -177,7 +179,7 @@ export class QueueRun implements StepLauncher {
         } catch {
           continue;
         }
-        for (const task of [...(data.chain ?? []), ...(data.batch ?? [])]) {
+        for (const task of [...(data.chain ?? []), ...(data.peers ?? [])]) {
           this.members.set(task.key, { task, jobId: job.id, queue });
         }
       }
@@ -268,7 +270,7 @@ export class QueueRun implements StepLauncher {
         }
         this.members.set(peer.data.task.key, { task: peer.data.task, jobId, queue });
       }
-      lead.data.batch = tasks;
+      lead.data.peers = tasks;
       if (Object.keys(inline).length > 0) lead.data.inline = inline;
     }
     this.run.stats.bundledSteps += peers.size;
@@ -280,11 +282,10 @@ export class QueueRun implements StepLauncher {
     const { inFlight, members } = this;
     const queue = task.tags.queue ?? this.options.defaultQueue;
     if (!isQueueName(queue)) {
-      const error = {
-        name: 'ConfigError',
-        message: `queue name '${queue}' is invalid: use letters, digits, '.', '_' and '-'`,
-      };
-      this.failStep(task.key, attempt, error, `invalid queue name '${queue}'`);
+      const error = new ConfigError(`the queue name '${queue}' of step '${task.key}'`, [
+        { path: 'tags.queue', message: "use letters, digits, '.', '_' and '-'" },
+      ]);
+      this.failStep(task.key, attempt, serializeError(error), `invalid queue name '${queue}'`);
       return;
     }
     const now = this.now();
@@ -368,10 +369,8 @@ export class QueueRun implements StepLauncher {
       const removed = await this.dispatcher.remove((steps[0] as InFlight).queue, jobId);
       if (removed !== 1) continue;
       for (const f of steps) {
-        this.failStep(f.task.key, f.attempt, {
-          name: 'StepAbortedError',
-          message: `step '${f.task.key}' was canceled before it started`,
-        });
+        const error = new StepAbortedError(f.task.key, 'the run was canceled before the step started');
+        this.failStep(f.task.key, f.attempt, serializeError(error));
       }
     }
   }

@@ -4,22 +4,12 @@ import {
   type IOManager,
   NotFoundError,
   type OutputRef,
-  StepwiseError,
   type StoreMeta,
 } from '@stepwise/core';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { ValueTooLargeError } from './errors/value-too-large-error.js';
 import { DEFAULT_PREFIX, RedisKeys } from './keys.js';
 import { defineScripts, deleteMatching, getValue, setValue, storeIfNewest, valueExists } from './scripts.js';
-
-/** An output exceeds the Redis IO manager's size limit. */
-export class ValueTooLargeError extends StepwiseError {
-  constructor(what: string, bytes: number, limit: number) {
-    super(
-      'VALUE_TOO_LARGE',
-      `${what} is ${bytes} bytes encoded, over the Redis IO manager's limit of ${limit}; store large data elsewhere (a blob store, or io.fs on a shared volume) and pass a reference, or raise io.redis.maxValueBytes`,
-    );
-  }
-}
 
 export interface RedisIOManagerOptions {
   prefix?: string;

@@ -1,6 +1,7 @@
-import type { SerializedError } from '@stepwise/core';
+import { type SerializedError, serializeError } from '@stepwise/core';
 import type { Logger } from 'pino';
 import type { Dispatcher } from './dispatch.js';
+import { QueueTimeoutError, StepLostError } from './errors/index.js';
 import type { InFlight, InFlightSteps } from './in-flight.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { WorkerSlots } from './worker-slots.js';
@@ -101,13 +102,8 @@ export class Watchdog {
         if (removed === 0 && inFlight.get(f.task.key)?.startedAt !== undefined) continue;
         // The members of the removed job time out with their lead.
         for (const g of removed === 1 ? this.stepsOfJob(f.jobId) : [f]) {
-          const message = `step '${g.task.key}' waited ${Math.round(waited / 1000)} s in queue '${g.queue}' and no worker took it (queueTimeoutMs ${options.queueTimeoutMs}); start a worker with --queue ${g.queue}`;
-          this.deps.failStep(
-            g.task.key,
-            g.attempt,
-            { name: 'QueueTimeoutError', message, code: 'QUEUE_TIMEOUT' },
-            message,
-          );
+          const error = new QueueTimeoutError(g.task.key, g.queue, waited, options.queueTimeoutMs);
+          this.deps.failStep(g.task.key, g.attempt, serializeError(error), error.message);
         }
       }
     }
@@ -128,12 +124,9 @@ export class Watchdog {
         continue;
       }
       if (inFlight.get(f.task.key) !== f) continue;
-      const message =
-        state === 'unknown'
-          ? `the job of step '${f.task.key}' is gone from Redis (did Redis restart without persistence?); the step's outcome is unknown`
-          : `the job of step '${f.task.key}' ended as '${state}' without reporting an outcome`;
-      this.deps.engineEvent('step_lost', message, { jobId: f.jobId, jobState: state }, f.task.key);
-      this.deps.failStep(f.task.key, f.attempt, { name: 'StepLostError', message, code: 'STEP_LOST' }, message);
+      const error = new StepLostError(f.task.key, state);
+      this.deps.engineEvent('step_lost', error.message, { jobId: f.jobId, jobState: state }, f.task.key);
+      this.deps.failStep(f.task.key, f.attempt, serializeError(error), error.message);
     }
   }
 

@@ -1,9 +1,18 @@
-import { EVENT_TYPES, type OutputRef, type ResolvedInput, type StepTask, type StepwiseEvent } from '@stepwise/core';
+import {
+  EVENT_TYPES,
+  type OutputRef,
+  type PlanOutput,
+  type ResolvedInput,
+  type RetryPolicy,
+  type StepTask,
+  type StepwiseEvent,
+} from '@stepwise/core';
 import { pack, unpack } from 'msgpackr';
 import { z } from 'zod';
+import { MalformedMessageError } from './errors/malformed-message-error.js';
 
-/** Version of the job payload and stream entry formats; bumped on incompatible changes. */
-export const WIRE_VERSION = 2;
+/** Version of the job payload and stream entry formats; bumped on incompatible changes (3: `batch` became `peers`). */
+export const WIRE_VERSION = 3;
 
 /** Largest stream entry or job payload accepted, so a hostile message cannot exhaust memory. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -12,8 +21,9 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export type IOLocation = { kind: 'redis' } | { kind: 'fs'; dir: string };
 
 /**
- * One step attempt's job as both sides use it (the payload in BullMQ is its compact form, see encodeJobData). Names
- * the run, step and code to load; never carries code.
+ * One job as both sides use it (the payload in BullMQ is its compact form, see encodeJobData). Names the run, steps
+ * and code to load; never carries code. A job is a bundle of steps: its lead (`task`, whose attempt names the job,
+ * see jobIdOf) and its members, the steps of its `chain` and its `peers`.
  */
 export interface StepJobData {
   v: typeof WIRE_VERSION;
@@ -33,15 +43,16 @@ export interface StepJobData {
    */
   inline?: Record<string, string>;
   /**
-   * Successors to run on the same worker right after this step succeeds (a chain: each step the only one
-   * downstream of the previous, on the same queue), so a chain does not round-trip through the coordinator.
+   * Members run right after the lead, in order, each once the one before it succeeded: each the only step
+   * downstream of the previous, reading only its outputs, on the same queue. A chain does not round-trip through
+   * the coordinator.
    */
   chain?: StepTask[];
   /**
-   * Independent steps (attempt 1 each) to run one after another in this job after the head (and its chain), each
-   * whatever the others' outcome: the coordinator bundles small ready steps so they share a job's queue overhead.
+   * Members independent of the lead and of each other (attempt 1 each), run one after another after the lead and
+   * its chain, whatever the others' outcome: ready steps share a job's queue overhead (see bundle-policy.ts).
    */
-  batch?: StepTask[];
+  peers?: StepTask[];
 }
 
 /**
@@ -103,17 +114,12 @@ const jobSchema = z.strictObject({
   ]),
   inline: z.record(z.string(), z.string()).optional(),
   chain: z.array(stepTask).max(1_000).optional(),
-  batch: z.array(stepTask).max(1_000).optional(),
+  peers: z.array(stepTask).max(1_000).optional(),
 });
 
 /** The key of an output of the job's run in StepJobData.inline: `step/output`, `step/output[mappingKey]`. */
 export function inlineKey(ref: OutputRef): string {
   return ref.mappingKey === undefined ? `${ref.step}/${ref.output}` : `${ref.step}/${ref.output}[${ref.mappingKey}]`;
-}
-
-/** A job payload or stream entry that is not what Stepwise writes. */
-export class MalformedMessageError extends Error {
-  readonly code = 'MALFORMED_MESSAGE';
 }
 
 function describe(error: z.ZodError): string {
@@ -125,6 +131,30 @@ function describe(error: z.ZodError): string {
 
 type WireTask = z.infer<typeof stepTask>;
 type WireJobData = z.infer<typeof jobSchema>;
+
+/*
+ * The schema is tied to StepTask at compile time: tsc fails here when a field is added, removed or retyped on one
+ * side only. A task travels without its run id (the job names it once) and with refs in their WireRef form.
+ */
+type WireRefObject = Omit<OutputRef, 'runId'> & { runId?: string };
+type ToWire<I> = I extends { ref: OutputRef }
+  ? Omit<I, 'ref'> & { ref: string | WireRefObject }
+  : I extends { refs: OutputRef[] }
+    ? Omit<I, 'refs'> & { refs: Array<string | WireRefObject> }
+    : I;
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+/** A and B accept the same values and name the same keys (assignability alone misses an optional field). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? SameKeys<A, B> : false) : false;
+type AllTrue<T extends true[]> = T;
+export type WireMatchesStepTask = AllTrue<
+  [
+    Same<WireTask, Omit<StepTask, 'runId' | 'inputs'> & { inputs: Record<string, ToWire<ResolvedInput>> }>,
+    Same<z.infer<typeof resolvedInput>, ToWire<ResolvedInput>>,
+    Same<Exclude<z.infer<typeof outputRef>, string>, WireRefObject>,
+    Same<WireTask['outputs'][number], PlanOutput>,
+    Same<NonNullable<WireTask['retry']>, RetryPolicy>,
+  ]
+>;
 
 function encodeRef(ref: OutputRef, runId: string): WireRef {
   if (ref.runId !== runId) return ref;
@@ -165,15 +195,14 @@ function decodeTask(task: WireTask, runId: string): StepTask {
 }
 
 /**
- * The job payload BullMQ stores for `data`: the run id once, not in every task and ref. A W3 job shrinks from ~750
- * to ~330 bytes of JSON, a fan-in of 100,000 from 8 MB to 1 MB: every byte is stringified by the coordinator,
- * copied by Redis and parsed by a worker.
+ * The job payload BullMQ stores for `data`: the run id once, not in every task and ref, since every byte is
+ * stringified by the coordinator, copied by Redis and parsed by a worker (a wide fan-in names many refs).
  */
 export function encodeJobData(data: StepJobData): WireJobData {
-  const { task, chain, batch, ...rest } = data;
+  const { task, chain, peers, ...rest } = data;
   const wire: WireJobData = { ...rest, task: encodeTask(task) };
   if (chain) wire.chain = chain.map(encodeTask);
-  if (batch) wire.batch = batch.map(encodeTask);
+  if (peers) wire.peers = peers.map(encodeTask);
   return wire;
 }
 
@@ -181,11 +210,11 @@ export function encodeJobData(data: StepJobData): WireJobData {
 export function parseJobData(data: unknown): StepJobData {
   const parsed = jobSchema.safeParse(data);
   if (!parsed.success) throw new MalformedMessageError(`malformed step job: ${describe(parsed.error)}`);
-  const { task, chain, batch, ...rest } = parsed.data;
+  const { task, chain, peers, ...rest } = parsed.data;
   const { runId } = rest;
   const job: StepJobData = { ...rest, task: decodeTask(task, runId) };
   if (chain) job.chain = chain.map((t) => decodeTask(t, runId));
-  if (batch) job.batch = batch.map((t) => decodeTask(t, runId));
+  if (peers) job.peers = peers.map((t) => decodeTask(t, runId));
   return job;
 }
 
