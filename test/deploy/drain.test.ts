@@ -81,8 +81,11 @@ async function startPod(args: string[], name: string): Promise<Pod> {
   killOnExit(proc);
   procs.push(proc);
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => void (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => void (out += d.toString()));
+  const collect = (d: Buffer) => {
+    out += d.toString();
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
   return { name, proc, port, output: () => out };
 }
 
