@@ -213,6 +213,26 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
       expect(await storage.listRuns({ pipeline, status: [] })).toEqual([]);
     });
 
+    it('lists only the runs updated since a cursor, an update moving a run past it', async () => {
+      const pipeline = uid('pipe');
+      const base = 20_000;
+      const ids = [uid('r'), uid('r'), uid('r')];
+      for (const [i, runId] of ids.entries()) {
+        await storage.createRun(makeRun(runId, { pipeline, createdAt: base + i, updatedAt: base + 10 * (i + 1) }));
+      }
+      const since = async (updatedSince: number) =>
+        (await storage.listRuns({ pipeline, updatedSince })).map((r) => r.runId);
+      expect(await since(base)).toEqual([ids[2], ids[1], ids[0]]);
+      // Inclusive: a run updated in the cursor's millisecond is listed.
+      expect(await since(base + 20)).toEqual([ids[2], ids[1]]);
+      expect(await since(base + 31)).toEqual([]);
+      await storage.updateRun(ids[0] as string, { status: 'SUCCESS' });
+      const updated = await storage.getRun(ids[0] as string);
+      expect(updated?.updatedAt).toBeGreaterThan(base + 30);
+      expect(await since(base + 31)).toEqual([ids[0]]);
+      expect(await storage.listRuns({ pipeline, updatedSince: base + 31, status: ['QUEUED'] })).toEqual([]);
+    });
+
     it('assigns per-run seqs 1..n in order across batches, with several runs per batch', async () => {
       const a = uid('ev-a');
       const b = uid('ev-b');

@@ -46,6 +46,7 @@ export class MemoryRunStorage implements RunStorage {
       .filter((r) => !filter.status || filter.status.includes(r.status))
       .filter((r) => !filter.pipeline || r.pipeline === filter.pipeline)
       .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
+      .filter((r) => filter.updatedSince === undefined || r.updatedAt >= filter.updatedSince)
       .sort((a, b) => b.createdAt - a.createdAt);
     return out.slice(0, filter.limit ?? 100).map(copyRun);
   }

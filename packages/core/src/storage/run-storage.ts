@@ -31,6 +31,12 @@ export interface RunFilter {
   pipeline?: string;
   /** Every tag must match. */
   tags?: Record<string, string>;
+  /**
+   * Only runs updated at or after this epoch ms: a cursor for a live list, which passes the newest `updatedAt` it
+   * has seen and merges the answer by `runId` (inclusive, so that a run updated in that same millisecond after the
+   * last call is not missed). A running run's heartbeat updates it too.
+   */
+  updatedSince?: number;
   /** Newest first; default 100. */
   limit?: number;
 }

@@ -66,6 +66,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DROP TABLE ${s}.events;
     `,
   },
+  {
+    // The cursor of a live runs list (RunFilter.updatedSince).
+    version: 3,
+    sql: (s) => `CREATE INDEX runs_updated_at ON ${s}.runs (updated_at);`,
+  },
 ];
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */

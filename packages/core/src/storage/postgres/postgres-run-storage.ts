@@ -261,6 +261,7 @@ export class PostgresRunStorage implements RunStorage {
           `run_id IN (SELECT run_id FROM ${this.s}.run_tags WHERE key = ${param(key)} AND value = ${param(value)})`,
         );
       }
+      if (filter.updatedSince !== undefined) where.push(`updated_at >= ${param(filter.updatedSince)}`);
       const { rows } = await client.query<RunRow>(
         `SELECT * FROM ${this.s}.runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY created_at DESC, run_id DESC LIMIT ${param(filter.limit ?? 100)}`,

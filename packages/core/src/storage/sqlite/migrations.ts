@@ -63,6 +63,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       DROP TABLE events;
     `,
   },
+  {
+    // The cursor of a live runs list (RunFilter.updatedSince).
+    version: 3,
+    sql: 'CREATE INDEX runs_updated_at ON runs (updated_at);',
+  },
 ];
 
 /**

@@ -220,6 +220,10 @@ export class SqliteRunStorage implements RunStorage {
         where.push('run_id IN (SELECT run_id FROM run_tags WHERE key = ? AND value = ?)');
         params.push(key, value);
       }
+      if (filter.updatedSince !== undefined) {
+        where.push('updated_at >= ?');
+        params.push(filter.updatedSince);
+      }
       const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY created_at DESC, rowid DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[];
