@@ -1,6 +1,6 @@
 import { DefinitionError, GraphError } from '../errors/index.js';
+import { NAME_PATTERN } from './names.js';
 import type { OpDefinition, OutputDecl } from './op.js';
-import { NAME_PATTERN } from './op.js';
 
 const HANDLE: unique symbol = Symbol.for('stepwise.handle');
 

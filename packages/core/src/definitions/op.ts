@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { DefinitionError } from '../errors/index.js';
 import { currentComposition, type InputArg, type OpInvocationResult } from './composition.js';
 import type { OpContext } from './context.js';
+import { NAME_PATTERN } from './names.js';
 
 /** Any zod schema. */
 export type Schema = z.ZodType;
@@ -146,8 +147,6 @@ export interface Op<
   /** Extra tags for this invocation (e.g. another queue). */
   tagged(tags: Record<string, string>, alias?: string): (inputs?: OpCallInputs<I>) => OpCallResult<Out, Outs>;
 }
-
-export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 function isOutputSpec(value: unknown): value is OutputSpec {
   return typeof value === 'object' && value !== null && 'schema' in value && !('_zod' in value);

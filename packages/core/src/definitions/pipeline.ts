@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DefinitionError, GraphError } from '../errors/index.js';
 import { Composition, compose, type InputBinding, type NodeSpec, nodeTags } from './composition.js';
-import { NAME_PATTERN, type OpDefinition } from './op.js';
+import { NAME_PATTERN } from './names.js';
+import type { OpDefinition } from './op.js';
 import type { ResourceDefinition } from './resource.js';
 
 /** A source in the declarative `deps` form: `'node'` (its `result`), `'node.output'`, or a list (fan-in). */
