@@ -3,7 +3,8 @@ export { CONFORMANCE_PIPELINES, type ExecutorUnderTest, runExecutorConformance }
 export { freePort } from './free-port.js';
 export { deletePrefix, uniquePrefix } from './redis-prefix.js';
 export { type RedisServer, type RedisServerOptions, RedisStartError, startRedisServer } from './redis-server.js';
-export { runStorageContract, type StorageBackend, type StorageInChild } from './storage-contract.js';
+export type { StorageInChild } from './storage-child-writer.js';
+export { runStorageContract, type StorageBackend } from './storage-contract.js';
 export { sleep, WaitTimeoutError, waitUntil, within, withinOrTimeout } from './wait.js';
 export {
   killAllWorkers,
