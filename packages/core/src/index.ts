@@ -2,18 +2,18 @@ export { deepMerge } from './config/deep-merge.js';
 export { formatZodIssues } from './config/format-issues.js';
 export {
   type ComputeLogsConfig,
+  type ExecutionDefaults,
   INSTANCE_CONFIG_FILE,
   type InstanceConfig,
   type InstanceConfigInput,
   type IOConfig,
-  instanceConfigSchema,
+  type KindConfig,
   loadInstanceConfig,
-  type PostgresStorageConfig,
+  type ParseInstanceConfigOptions,
   parseInstanceConfig,
   type QueuedRunCoordinatorConfig,
-  type QueueExecutionDefaults,
-  type RedisIOConfig,
   resolveHome,
+  resolveInstanceConfig,
   type StorageConfig,
   type TagConcurrencyLimit,
 } from './config/instance-config.js';
@@ -38,13 +38,11 @@ export {
   type ExecutionConfig,
   executionSchema,
   type OpRunConfig,
-  type QueueExecutionConfig,
-  queueExecutionSchema,
   type RunConfig,
-  runConfigSchema,
   type ValidateRunConfigOptions,
   validateRunConfig,
 } from './config/run-config.js';
+export { runConfigSchema } from './config/run-config-schema.js';
 export * from './definitions/index.js';
 export * from './errors/index.js';
 export * from './events/events.js';
@@ -56,7 +54,7 @@ export {
   type StoredStepResult,
 } from './execution/execute-stored-step.js';
 export type { Executor, LaunchContext, StepLauncher } from './execution/executor.js';
-export { type ExecutorFactory, executorFromConfig, registerExecutor } from './execution/executor-registry.js';
+export { executorFromConfig } from './execution/executor-registry.js';
 export { InProcessExecutor, type InProcessExecutorOptions } from './execution/executors/in-process.js';
 export { MultiprocessExecutor, type MultiprocessExecutorOptions } from './execution/executors/multiprocess.js';
 export { StepProcessExitedError } from './execution/executors/multiprocess-launcher.js';
@@ -100,14 +98,6 @@ export {
 export { displayStatus, type StepResult, type StepResultStatus, stepResults } from './execution/step-results.js';
 export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution/step-runtime.js';
 export { Instance, type InstanceParts } from './instance/instance.js';
-export {
-  createInstance,
-  type FromConfigOptions,
-  type IOManagerFactory,
-  type IOManagerFactoryContext,
-  loadInstance,
-  registerIOManagerFactory,
-} from './instance/load-instance.js';
 export { CachingIOManager } from './io/caching-io-manager.js';
 export { decodeValue, encodeValue } from './io/codec.js';
 export { FsIOManager } from './io/fs-io-manager.js';
@@ -130,6 +120,23 @@ export type * from './plan/plan.js';
 export { renderPlanDot, renderPlanJson, renderPlanText } from './plan/render.js';
 export { type StepGraphLike, selectSteps } from './plan/select.js';
 export { buildStepTask } from './plan/step-task.js';
+export { KindRegistry, nullAsEmpty } from './plugins/kind-registry.js';
+export {
+  type ComputeLogsKind,
+  type ConfigContext,
+  defineExecutor,
+  defineInstancePart,
+  definePlugin,
+  type ExecutorKind,
+  type InstanceContext,
+  type InstancePartKind,
+  type IOManagerKind,
+  type StepwisePlugin,
+  type StorageKind,
+} from './plugins/kinds.js';
+export { type KindSlot, KNOWN_PACKAGES, type KnownPackage } from './plugins/known-packages.js';
+export { loadPlugin, loadPlugins, loadPluginsFor } from './plugins/load-plugins.js';
+export { computeLogKinds, executorKinds, ioKinds, registerPlugin, storageKinds } from './plugins/registry.js';
 export { type CancelRunOptions, type CancelRunResult, cancelRun, waitForRunEnd } from './runs/cancel-run.js';
 export {
   isOrphaned,

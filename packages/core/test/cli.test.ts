@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -342,5 +342,67 @@ describe('stepwise runs / cancel / reexecute / execute-step', { timeout: 60_000 
     expect(shown.steps[0]?.reusedFrom).toBe(parent?.runId);
     // A run with nothing failed has nothing to re-execute from failure.
     expectUsageError(await cli(['reexecute', child?.runId as string, '--from-failure']), 'nothing to re-execute');
+  });
+});
+
+describe('plugins from stepwise.yaml', { timeout: 60_000 }, () => {
+  const PLUGIN = join(ROOT, FIXTURES, 'test-plugin.ts');
+
+  /** A home whose stepwise.yaml loads the test plugin (an executor kind and a storage backend core does not know). */
+  function pluginHome(yaml: string): string {
+    const dir = mkdtempSync(join(home, 'plugin-home-'));
+    writeFileSync(join(dir, 'stepwise.yaml'), `plugins: [${JSON.stringify(PLUGIN)}]\n${yaml}`);
+    return dir;
+  }
+
+  it('runs on a plugin executor named by --executor and by the run config, with defaults merged in order', async () => {
+    const h = pluginHome(
+      'storage:\n  jsonFile: { file: ./runs.json }\nexecution:\n  testRecorder: { label: from-yaml }\n',
+    );
+    const marker = join(h, 'marker.json');
+    const viaFlag = await cli(['run', '-f', EXAMPLE, '--executor', 'test-recorder'], { STEPWISE_HOME: h });
+    expect(viaFlag.code, viaFlag.stderr).toBe(0);
+    expect(viaFlag.stdout).toMatch(/RUN_SUCCESS/);
+
+    writeFileSync(join(h, 'run.yaml'), `execution:\n  testRecorder: { markerFile: ${JSON.stringify(marker)} }\n`);
+    const viaConfig = await cli(['run', '-f', EXAMPLE, '-c', join(h, 'run.yaml')], { STEPWISE_HOME: h });
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
+    // The kind's defaults, then stepwise.yaml's, then the run config's: the later wins.
+    expect(JSON.parse(readFileSync(marker, 'utf8'))).toEqual({ label: 'from-yaml', markerFile: marker });
+
+    // Both runs went to the plugin's storage backend, which another process reads back.
+    const stored = JSON.parse(readFileSync(join(h, 'runs.json'), 'utf8')) as { runs: Record<string, unknown> };
+    expect(Object.keys(stored.runs)).toHaveLength(2);
+    const listed = await cli(['runs', 'list', '--json'], { STEPWISE_HOME: h });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as RunJson[]).map((r) => r.status)).toEqual(['SUCCESS', 'SUCCESS']);
+  });
+
+  it('reports a bad plugin option by path, an unknown --executor with the choices, and a missing plugin by index', async () => {
+    const h = pluginHome('');
+    writeFileSync(join(h, 'run.yaml'), 'execution:\n  testRecorder: { delayMs: soon }\n');
+    expectUsageError(
+      await cli(['run', '-f', EXAMPLE, '-c', join(h, 'run.yaml')], { STEPWISE_HOME: h }),
+      'execution.testRecorder.delayMs: expected number, got string',
+    );
+    expectUsageError(
+      await cli(['run', '-f', EXAMPLE, '--executor', 'nowhere'], { STEPWISE_HOME: h }),
+      'in-process, multiprocess, test-recorder, queue',
+    );
+    const broken = mkdtempSync(join(home, 'plugin-home-'));
+    writeFileSync(join(broken, 'stepwise.yaml'), 'plugins: [./no-such-plugin.ts]\n');
+    expectUsageError(await cli(['runs', 'list'], { STEPWISE_HOME: broken }), 'plugins[0]', 'no-such-plugin.ts');
+  });
+});
+
+describe('commands of other packages', { timeout: 60_000 }, () => {
+  it('lists them in help and names the package to install when it is missing (exit 2)', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    for (const name of ['worker', 'workers', 'daemon', 'submit', 'schedule', 'ui', 'airflow', 'argo']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    }
+    expectUsageError(await cli(['daemon', '-f', EXAMPLE]), 'npm install @stepwise/daemon');
+    expectUsageError(await cli(['argo', 'compile']), 'npm install @stepwise/compile');
   });
 });

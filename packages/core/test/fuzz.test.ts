@@ -8,6 +8,7 @@ import {
   encodeValue,
   LoadError,
   loadInstanceConfig,
+  loadPlugins,
   loadYamlFiles,
   op,
   parseInstanceConfig,
@@ -18,10 +19,13 @@ import {
   validateRunConfig,
 } from '@stepwise/core';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { anyValue, fuzzGuard, mutateAt, pathsOf } from '../../../test/support/fuzz.js';
+
+// The configs below use the queue executor and Redis IO, whose options are that package's.
+beforeAll(() => loadPlugins(['@stepwise/executor-queue']));
 
 // Fuzzing of everything that reads untrusted input in core: the run config validator, the instance config
 // loader, the YAML loader and the value decoder. Each target gets at least 10,000 generated inputs from a fixed
@@ -340,19 +344,28 @@ describe('fuzz: instance config and YAML', () => {
     }
   });
 
-  it('throws only ConfigError or LoadError from the file loaders (500 files)', () => {
+  it('throws only ConfigError or LoadError from the file loaders (500 files)', async () => {
     const { stats, run } = guard([ConfigError, LoadError]);
+    // loadInstanceConfig is async (it loads the plugins a file names): its rejection is classified like a throw.
+    const settle = (pending: Promise<unknown>) =>
+      pending.then(
+        () => run(() => {}),
+        (error: unknown) =>
+          run(() => {
+            throw error;
+          }),
+      );
     const dir = join(home, 'files');
     mkdirSync(dir, { recursive: true });
-    fc.assert(
-      fc.property(yamlText, fc.nat(), (text, n) => {
+    await fc.assert(
+      fc.asyncProperty(yamlText, fc.nat(), async (text, n) => {
         const file = join(dir, `c${n % 7}.yaml`);
         writeFileSync(file, text);
         run(() => loadYamlFiles([file, join(dir, 'missing.yaml')].slice(0, 1 + (n % 2))));
         const instanceHome = join(home, `home${n % 3}`);
         mkdirSync(instanceHome, { recursive: true });
         writeFileSync(join(instanceHome, 'stepwise.yaml'), text);
-        run(() => loadInstanceConfig(instanceHome));
+        await settle(loadInstanceConfig(instanceHome));
       }),
       { seed: 0x7a02, numRuns: 500 },
     );

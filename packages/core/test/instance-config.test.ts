@@ -2,9 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import { dropSchema, randomSchemaName } from '../../../test/setup/postgres.js';
 import {
   ConfigError,
+  defineInstancePart,
+  definePlugin,
   FsComputeLogManager,
   FsIOManager,
   Instance,
@@ -13,7 +16,7 @@ import {
   MemoryIOManager,
   PostgresRunStorage,
   parseInstanceConfig,
-  registerIOManagerFactory,
+  registerPlugin,
   SqliteRunStorage,
   StorageError,
 } from '../src/index.js';
@@ -27,9 +30,9 @@ function home(yaml?: string): string {
   return dir;
 }
 
-function configError(fn: () => unknown): ConfigError {
+async function configError(fn: () => unknown): Promise<ConfigError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return err as ConfigError;
@@ -50,9 +53,9 @@ describe('loadInstanceConfig', () => {
     else process.env.STEPWISE_HOME = savedHome;
   });
 
-  it('uses defaults under the home when there is no stepwise.yaml', () => {
+  it('uses defaults under the home when there is no stepwise.yaml', async () => {
     const h = home();
-    expect(loadInstanceConfig(h)).toEqual({
+    expect(await loadInstanceConfig(h)).toEqual({
       storage: { sqlite: { dir: join(h, 'storage') } },
       io: { fs: { dir: join(h, 'io') } },
       computeLogs: { fs: { dir: join(h, 'logs') } },
@@ -61,15 +64,15 @@ describe('loadInstanceConfig', () => {
     });
   });
 
-  it('takes the home from $STEPWISE_HOME, then ./.stepwise', () => {
+  it('takes the home from $STEPWISE_HOME, then ./.stepwise', async () => {
     const h = home();
     process.env.STEPWISE_HOME = h;
-    expect(loadInstanceConfig().storage).toEqual({ sqlite: { dir: join(h, 'storage') } });
+    expect((await loadInstanceConfig()).storage).toEqual({ sqlite: { dir: join(h, 'storage') } });
     delete process.env.STEPWISE_HOME;
-    expect(loadInstanceConfig().io).toEqual({ fs: { dir: resolve('.stepwise', 'io') } });
+    expect((await loadInstanceConfig()).io).toEqual({ fs: { dir: resolve('.stepwise', 'io') } });
   });
 
-  it('resolves relative dirs against the directory of stepwise.yaml and keeps absolute ones', () => {
+  it('resolves relative dirs against the directory of stepwise.yaml and keeps absolute ones', async () => {
     const h = home(`
 storage:
   sqlite: { dir: ./db }
@@ -82,7 +85,7 @@ runCoordinator:
 execution:
   queue: { redisUrl: 'redis://10.0.0.1:6379', defaultQueue: io }
 `);
-    expect(loadInstanceConfig(h)).toEqual({
+    expect(await loadInstanceConfig(h)).toEqual({
       storage: { sqlite: { dir: join(h, 'db') } },
       io: { fs: { dir: join(h, '..', 'shared', 'io') } },
       computeLogs: { fs: { dir: '/var/tmp/stepwise-logs' } },
@@ -93,17 +96,17 @@ execution:
     });
   });
 
-  it('accepts postgres storage, redis io and memory blocks written as empty keys', () => {
+  it('accepts postgres storage, redis io and memory blocks written as empty keys', async () => {
     const h = home(
       'storage:\n  postgres: { url: "postgres://u@db:5432/x", schema: stepwise }\nio:\n  redis: { url: "redis://r:6379", prefix: sw }\ncomputeLogs:\n  memory:\n',
     );
-    const config = loadInstanceConfig(h);
+    const config = await loadInstanceConfig(h);
     expect(config.storage).toEqual({ postgres: { url: 'postgres://u@db:5432/x', schema: 'stepwise' } });
     expect(config.io).toEqual({ redis: { url: 'redis://r:6379', prefix: 'sw' } });
     expect(config.computeLogs).toEqual({ memory: {} });
   });
 
-  it('lists every unknown key and bad value by path', () => {
+  it('lists every unknown key and bad value by path', async () => {
     const h = home(`
 storage:
   sqlite: { dir: 5, journal: wal }
@@ -114,7 +117,7 @@ runCoordinator:
   queued: { maxConcurrentRuns: -1, tagConcurrencyLimits: [ { key: team, limit: two } ] }
 telemetry: { enabled: true }
 `);
-    const error = configError(() => loadInstanceConfig(h));
+    const error = await configError(() => loadInstanceConfig(h));
     const byPath = Object.fromEntries(error.issues.map((i) => [i.path, i.message]));
     expect(byPath).toMatchObject({
       'storage.sqlite.dir': 'expected string, got number',
@@ -123,13 +126,15 @@ telemetry: { enabled: true }
       'runCoordinator.queued.tagConcurrencyLimits[0].limit': 'expected number, got string',
     });
     expect(byPath['runCoordinator.queued.maxConcurrentRuns']).toBe('must be greater than 0');
-    expect(byPath.io).toMatch(/only one of: fs, redis, memory/);
+    expect(byPath.io).toMatch(/only one of: fs, memory, redis/);
     expect(error.message).toContain(join(h, 'stepwise.yaml'));
     expect(error.message).toContain('storage.sqlite.journal: unknown key');
   });
 
-  it('rejects an empty kind block and an unknown kind', () => {
-    const error = configError(() => parseInstanceConfig({ storage: {}, io: { s3: { bucket: 'b' } } }, { home: root }));
+  it('rejects an empty kind block and an unknown kind', async () => {
+    const error = await configError(() =>
+      parseInstanceConfig({ storage: {}, io: { s3: { bucket: 'b' } } }, { home: root }),
+    );
     expect(error.issues).toEqual(
       expect.arrayContaining([
         { path: 'storage', message: 'choose one of: sqlite, postgres, memory' },
@@ -138,9 +143,9 @@ telemetry: { enabled: true }
     );
   });
 
-  it('names the file, line and column of malformed YAML', () => {
+  it('names the file, line and column of malformed YAML', async () => {
     const h = home('storage:\n  sqlite: { dir: ./db\nio: [\n');
-    const error = configError(() => loadInstanceConfig(h));
+    const error = await configError(() => loadInstanceConfig(h));
     expect(error.message).toContain(join(h, 'stepwise.yaml'));
     expect(error.message).toMatch(/line \d+, column \d+/);
   });
@@ -185,16 +190,29 @@ describe('Instance.fromConfig / Instance.local', () => {
 
   it('resolves registered IO manager kinds, and names an unregistered one', async () => {
     const made: Array<{ url: string }> = [];
-    registerIOManagerFactory('redis', (options, context) => {
-      made.push(options);
-      expect(context.home).toBeTruthy();
-      return new MemoryIOManager() as IOManager;
-    });
+    registerPlugin(
+      definePlugin({
+        name: 'fake-io',
+        io: [
+          defineInstancePart({
+            kind: 'fake',
+            description: 'an IO manager for this test',
+            options: z.strictObject({ url: z.string() }),
+            create: (options, context) => {
+              made.push(options);
+              expect(context.home).toBeTruthy();
+              return new MemoryIOManager() as IOManager;
+            },
+          }),
+        ],
+      }),
+    );
     const instance = await Instance.fromConfig(
-      { storage: { memory: {} }, io: { redis: { url: 'redis://x:1' } } },
+      { storage: { memory: {} }, io: { fake: { url: 'redis://x:1' } } },
       { home: home() },
     );
     expect(made).toEqual([{ url: 'redis://x:1' }]);
+    await expect(Instance.fromConfig({ io: { s3: {} } }, { home: home() })).rejects.toThrow(/io\.s3: unknown key/);
     expect(instance.io).toBeInstanceOf(MemoryIOManager);
     await instance.close();
   });

@@ -11,12 +11,14 @@ import {
   parseYaml,
   pipeline,
   type ResourceDefinition,
+  registerPlugin,
   resource,
   runConfigSchema,
   validateRunConfig,
 } from '@stepwise/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { plugin as testPlugin } from './fixtures/test-plugin.js';
 
 const rowsSchema = z.array(z.object({ id: z.number() }));
 const extract = op({
@@ -82,8 +84,12 @@ describe('validateRunConfig', () => {
   });
 
   it('reads YAML-style nulls as empty', () => {
-    const rc = validateRunConfig(etl, { ...good, ops: { ...good.ops, extract: null }, execution: { queue: null } });
-    expect(rc.execution).toEqual({ queue: {} });
+    const rc = validateRunConfig(etl, {
+      ...good,
+      ops: { ...good.ops, extract: null },
+      execution: { multiprocess: null },
+    });
+    expect(rc.execution).toEqual({ multiprocess: {} });
   });
 
   it('reports a wrong type as expected X, got Y', () => {
@@ -154,19 +160,35 @@ describe('validateRunConfig', () => {
 
   it('reports bad execution blocks', () => {
     expect(issuesOf({ ...good, execution: {} })).toEqual([
-      { path: 'execution', message: 'give exactly one of inProcess, multiprocess, queue' },
+      { path: 'execution', message: 'choose one of: inProcess, multiprocess, queue' },
     ]);
-    expect(issuesOf({ ...good, execution: { inProcess: {}, queue: {} } })[0]?.message).toContain(
-      'got inProcess, queue',
+    expect(issuesOf({ ...good, execution: { inProcess: {}, multiprocess: {} } })[0]?.message).toContain(
+      'got inProcess, multiprocess',
     );
     const bad = issuesOf({ ...good, execution: { multiprocess: { maxConcurrent: 0 }, kubernetes: {} } });
     expect(bad.map((i) => i.path)).toEqual(
       expect.arrayContaining(['execution.multiprocess.maxConcurrent', 'execution.kubernetes']),
     );
     expect(bad.find((i) => i.path === 'execution.kubernetes')?.message).toBe('unknown key');
+    // The queue executor's options are its package's: before it is loaded, the block says where it comes from.
     expect(issuesOf({ ...good, execution: { queue: { lockDurationMs: '1s' } } })).toEqual([
-      { path: 'execution.queue.lockDurationMs', message: 'expected number, got string' },
+      { path: 'execution.queue', message: expect.stringContaining('comes from @stepwise/executor-queue') },
     ]);
+  });
+
+  it("validates a registered plugin's executor kind by its own schema", () => {
+    expect(issuesOf({ ...good, execution: { testRecorder: {} } })[0]?.path).toBe('execution.testRecorder');
+    registerPlugin(testPlugin);
+    expect(validateRunConfig(etl, { ...good, execution: { testRecorder: { label: 'x' } } }).execution).toEqual({
+      testRecorder: { label: 'x' },
+    });
+    expect(issuesOf({ ...good, execution: { testRecorder: { delayMs: '1s', labl: 'x' } } })).toEqual([
+      { path: 'execution.testRecorder.delayMs', message: 'expected number, got string' },
+      { path: 'execution.testRecorder.labl', message: 'unknown key' },
+    ]);
+    expect(issuesOf({ ...good, execution: {} })[0]?.message).toBe(
+      'choose one of: inProcess, multiprocess, testRecorder, queue',
+    );
   });
 
   it('reports resources by path', () => {

@@ -1,5 +1,3 @@
-import { registerQueueExecutor } from './register.js';
-
 export { DeadLetters } from './dead-letters.js';
 export { addStepJobs, jobIdOf, stepJob } from './dispatch.js';
 export {
@@ -10,8 +8,16 @@ export {
   ValueTooLargeError,
 } from './errors/index.js';
 export { EventConsumer, type EventConsumerOptions } from './event-consumer.js';
+export { EventPublisher } from './event-publisher.js';
 export { DEFAULT_PREFIX, RedisKeys } from './keys.js';
-export { type QueueExecutorOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.js';
+export {
+  QUEUE_DEFAULTS,
+  type QueueExecutorOptions,
+  queueExecutorOptions,
+  type ResolvedQueueOptions,
+  resolveQueueOptions,
+} from './options.js';
+export { plugin } from './plugin.js';
 export { QueueExecutor } from './queue-executor.js';
 export type { QueueStats } from './queue-run.js';
 export { type ConnectionOptions, createRedis, defaultRedisUrl, redactUrl } from './redis-connection.js';
@@ -20,7 +26,6 @@ export {
   RedisIOManager,
   type RedisIOManagerOptions,
 } from './redis-io-manager.js';
-export { registerQueueExecutor } from './register.js';
 export { pingWithin, subscribeToCancels } from './scripts.js';
 export {
   decodeEventEntry,
@@ -36,7 +41,3 @@ export {
   WIRE_VERSION,
 } from './wire.js';
 export { listWorkers, removeWorker, WORKER_TTL_MS, type WorkerInfo, writeHeartbeat } from './worker-registry.js';
-
-registerQueueExecutor();
-
-export { EventPublisher } from './event-publisher.js';

@@ -1,26 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../errors/index.js';
+import { commandProviderOf, KNOWN_PACKAGES } from '../plugins/known-packages.js';
+import { isMissingPackage, loadPlugin } from '../plugins/load-plugins.js';
 import { cancelCommand } from './cancel.js';
 import { EXIT, reportError } from './errors.js';
 import { executeStepCommand } from './execute-step.js';
-import { EXECUTOR_KINDS } from './options.js';
+import { executorChoices } from './options.js';
 import { planCommand } from './plan.js';
 import { reexecuteCommand } from './reexecute.js';
 import { resumeCommand } from './resume.js';
 import { runCommand } from './run.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
-
-/** The package that provides `stepwise worker` / `stepwise workers`; imported only when they are asked for. */
-const WORKER_PACKAGE = '@stepwise/worker';
-
-/**
- * What @stepwise/worker exports to add its commands: `registerCommands(program)` adds `worker` and `workers` to the
- * program. Their actions throw StepwiseErrors for misuse (exit 2) and may set `process.exitCode`.
- */
-export interface CommandProvider {
-  registerCommands(program: Command): void | Promise<void>;
-}
 
 function version(): string {
   try {
@@ -35,42 +26,46 @@ function version(): string {
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-function isMissingPackage(error: unknown, name: string): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(name);
-}
-
-/** Adds `worker`/`workers` from @stepwise/worker when the command line asks for them; placeholders otherwise. */
-async function addWorkerCommands(program: Command, argv: readonly string[]): Promise<void> {
-  const command = argv.slice(2).find((a) => !a.startsWith('-'));
-  let problem = `the '${command}' command comes from the package ${WORKER_PACKAGE}, which is not installed (npm install ${WORKER_PACKAGE})`;
-  if (command === 'worker' || command === 'workers') {
+/**
+ * Adds the commands of other packages (KNOWN_PACKAGES): the package of the command the command line names is
+ * loaded and adds its commands itself (`plugin.registerCommands(program)`); every other package's commands are
+ * listed for help, and when the package is missing they fail with "install X" (exit 2).
+ */
+async function addPackageCommands(program: Command, argv: readonly string[]): Promise<void> {
+  const asked = argv.slice(2).find((a) => !a.startsWith('-'));
+  const provider = asked === undefined ? undefined : commandProviderOf(asked);
+  let problem = '';
+  if (provider) {
     try {
-      const provider = (await import(WORKER_PACKAGE)) as Partial<CommandProvider>;
-      if (typeof provider.registerCommands === 'function') {
-        await provider.registerCommands(program);
+      const plugin = await loadPlugin(provider.package);
+      if (plugin.registerCommands) {
+        await plugin.registerCommands(program);
         return;
       }
-      problem = `the installed ${WORKER_PACKAGE} does not provide the '${command}' command (it exports no registerCommands)`;
+      problem = `the installed ${provider.package} does not provide the '${asked}' command (its plugin has no registerCommands)`;
     } catch (error) {
-      if (!isMissingPackage(error, WORKER_PACKAGE)) {
-        problem = `could not load ${WORKER_PACKAGE}: ${(error as Error).message.split('\n')[0]}`;
-      }
+      const missing = isMissingPackage((error as Error).cause, provider.package);
+      problem = missing
+        ? `the '${asked}' command comes from the package ${provider.package}, which is not installed (npm install ${provider.package})`
+        : (error as Error).message;
     }
   }
-  for (const [name, description] of [
-    ['worker', `run a queue worker that executes steps (from ${WORKER_PACKAGE})`],
-    ['workers', `list live workers (from ${WORKER_PACKAGE})`],
-  ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .helpOption(false)
-      .action(() => {
-        throw new UsageError(problem);
-      });
+  for (const known of KNOWN_PACKAGES) {
+    for (const [name, description] of Object.entries(known.commands ?? {})) {
+      program
+        .command(name)
+        .description(`${description} (from ${known.package})`)
+        .allowUnknownOption()
+        .allowExcessArguments()
+        .helpOption(false)
+        .action(() => {
+          throw new UsageError(
+            known === provider
+              ? problem
+              : `the '${name}' command comes from the package ${known.package}, which is not installed (npm install ${known.package})`,
+          );
+        });
+    }
   }
 }
 
@@ -98,10 +93,9 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
     .requiredOption('-f, --file <file>', 'pipeline file (.ts, .mts, .js)')
     .option('-p, --pipeline <name>', 'pipeline to run when the file has several')
     .addOption(configOption())
-    .addOption(
-      new Option('--executor <kind>', 'where steps run (overrides the run config)').choices(
-        Object.keys(EXECUTOR_KINDS),
-      ),
+    .option(
+      '--executor <kind>',
+      `where steps run, overriding the run config: ${[...executorChoices().keys()].join(', ')}, or a kind stepwise.yaml's plugins register`,
     )
     .option('--select <expr>', "step selection, e.g. 'extract+' or '*load'")
     .addOption(tagOption())
@@ -182,7 +176,7 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
     .option('--json', 'print events as JSON Lines on stdout')
     .action(act((opts) => executeStepCommand(opts)));
 
-  await addWorkerCommands(program, argv);
+  await addPackageCommands(program, argv);
   return program;
 }
 

@@ -4,15 +4,14 @@ import { UsageError } from '../errors/index.js';
 import type { RunHandle } from '../execution/run-handle.js';
 import type { RunResult } from '../execution/run-result.js';
 import { Instance } from '../instance/instance.js';
+import { executorKinds } from '../plugins/registry.js';
 import { EXIT } from './errors.js';
 import type { RunPrinter } from './output.js';
 
-/** `--executor` values and the `execution` key each selects. */
-export const EXECUTOR_KINDS: Record<string, string> = {
-  'in-process': 'inProcess',
-  multiprocess: 'multiprocess',
-  queue: 'queue',
-};
+/** `--executor` values (each executor kind in kebab-case: `inProcess` is `in-process`) and the kind each selects. */
+export function executorChoices(): Map<string, string> {
+  return new Map(executorKinds.names().map((kind) => [kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), kind]));
+}
 
 /** `k=v` pairs of `--tag` options. */
 export function parseTags(values: readonly string[] | undefined): Record<string, string> {
@@ -30,15 +29,19 @@ export function loadRunConfig(files: readonly string[] | undefined): Record<stri
   return files && files.length > 0 ? loadYamlFiles(files) : {};
 }
 
-/** Replaces the run config's `execution` block with the executor `--executor` names, keeping its options if given. */
+/**
+ * Replaces the run config's `execution` block with the executor `--executor` names, keeping its options if given.
+ * Call it once the instance is open: the kinds its stepwise.yaml's plugins register count.
+ */
 export function applyExecutor(
   runConfig: Record<string, unknown>,
   executor: string | undefined,
 ): Record<string, unknown> {
   if (executor === undefined) return runConfig;
-  const kind = EXECUTOR_KINDS[executor];
+  const choices = executorChoices();
+  const kind = choices.get(executor);
   if (!kind) {
-    throw new UsageError(`--executor '${executor}' is unknown; use one of: ${Object.keys(EXECUTOR_KINDS).join(', ')}`);
+    throw new UsageError(`--executor '${executor}' is unknown; use one of: ${[...choices.keys()].join(', ')}`);
   }
   const current = isPlainObject(runConfig.execution) ? runConfig.execution : {};
   return { ...runConfig, execution: { [kind]: current[kind] ?? {} } };

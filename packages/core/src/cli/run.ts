@@ -16,12 +16,13 @@ export interface RunCommandOptions {
 /** `stepwise run`: executes a pipeline on the local instance, so the run is stored. */
 export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const { pipeline, definitions: defs } = await loadCodeLocation(opts);
-  const runConfig = applyExecutor(loadRunConfig(opts.config), opts.executor);
+  const runConfig = loadRunConfig(opts.config);
   const tags = { ...parseTags(opts.tag), [FILE_TAG]: defs.file };
   return withInstance(async (instance) => {
     const printer = new RunPrinter(outputMode(opts.json));
     const handle = startRun(pipeline, {
-      runConfig,
+      // After the instance is open: its plugins may register the executor --executor names.
+      runConfig: applyExecutor(runConfig, opts.executor),
       instance,
       tags,
       stepSelection: opts.select,

@@ -2,36 +2,31 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, LoadError } from '../errors/index.js';
+import { nullAsEmpty } from '../plugins/kind-registry.js';
+import type { ConfigContext } from '../plugins/kinds.js';
+import { loadPlugin, loadPluginsFor } from '../plugins/load-plugins.js';
+import { computeLogKinds, executorKinds, ioKinds, storageKinds } from '../plugins/registry.js';
+import { isPlainObject } from './deep-merge.js';
 import { formatZodIssues } from './format-issues.js';
 import { parseYaml } from './load-yaml.js';
 
 /** The instance config file's name inside the home directory. */
 export const INSTANCE_CONFIG_FILE = 'stepwise.yaml';
 
-export type EmptyConfig = Record<string, never>;
+/**
+ * A `{ <kind>: options }` block of stepwise.yaml with its one kind set, options as that kind resolved them (dirs
+ * absolute). The kinds are those plugins register (see registerPlugin); core's own are listed in docs/plugins.md.
+ */
+export type KindConfig = Record<string, Record<string, unknown>>;
 
 /** Where runs and events live. Default `{ sqlite: { dir: '<home>/storage' } }`. */
-export type StorageConfig = { sqlite: { dir: string } } | { postgres: PostgresStorageConfig } | { memory: EmptyConfig };
-
-export interface PostgresStorageConfig {
-  url: string;
-  /** Schema holding the tables. Default `public`. */
-  schema?: string;
-}
-
-export interface RedisIOConfig {
-  url: string;
-  /** Key prefix. The Redis IO manager's default applies when absent. */
-  prefix?: string;
-  /** Largest value stored, in bytes. The Redis IO manager's default applies when absent. */
-  maxValueBytes?: number;
-}
-
-/** Where step outputs live. Default `{ fs: { dir: '<home>/io' } }`; `redis` is provided by @stepwise/executor-queue. */
-export type IOConfig = { fs: { dir: string } } | { redis: RedisIOConfig } | { memory: EmptyConfig };
-
+export type StorageConfig = KindConfig;
+/** Where step outputs live. Default `{ fs: { dir: '<home>/io' } }`. */
+export type IOConfig = KindConfig;
 /** Where captured step stdout/stderr goes. Default `{ fs: { dir: '<home>/logs' } }`. */
-export type ComputeLogsConfig = { fs: { dir: string } } | { memory: EmptyConfig };
+export type ComputeLogsConfig = KindConfig;
+/** Instance-wide options per executor kind (`execution.<kind>`); the run config's `execution` wins over them. */
+export type ExecutionDefaults = Record<string, Record<string, unknown>>;
 
 export interface TagConcurrencyLimit {
   key: string;
@@ -52,22 +47,10 @@ export interface RunCoordinatorConfig {
   queued?: QueuedRunCoordinatorConfig;
 }
 
-/** Instance-wide defaults for the queue executor; the run config's `execution.queue` wins over them. */
-export interface QueueExecutionDefaults {
-  redisUrl?: string;
-  prefix?: string;
-  defaultQueue?: string;
-  lockDurationMs?: number;
-  maxStepsInFlight?: number;
-  queueTimeoutMs?: number;
-}
-
-export interface ExecutionDefaults {
-  queue?: QueueExecutionDefaults;
-}
-
 /** A resolved `stepwise.yaml` (SPEC §6): every key present, every dir absolute. */
 export interface InstanceConfig {
+  /** Plugin modules loaded before the rest is read, paths made absolute; present when given. */
+  plugins?: string[];
   storage: StorageConfig;
   io: IOConfig;
   computeLogs: ComputeLogsConfig;
@@ -75,56 +58,8 @@ export interface InstanceConfig {
   execution: ExecutionDefaults;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const nonEmpty = z.string().min(1, 'must not be empty');
-// `memory:` with nothing after it is null in YAML; treat it like `memory: {}`.
-const nullAsEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
-const dirBlock = nullAsEmpty(z.strictObject({ dir: nonEmpty.optional() }));
-const emptyBlock = nullAsEmpty(z.strictObject({}));
 const positiveInt = z.number().int().positive('must be greater than 0');
-
-/** Exactly one of `kinds` must be set in a `{ kind: options }` block. */
-function oneKind(kinds: readonly string[]) {
-  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    const set = kinds.filter((k) => value[k] !== undefined);
-    if (set.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          set.length === 0
-            ? `choose one of: ${kinds.join(', ')}`
-            : `choose only one of: ${kinds.join(', ')} (got ${set.join(', ')})`,
-      });
-    }
-  };
-}
-
-const storageSchema = z
-  .strictObject({
-    sqlite: dirBlock.optional(),
-    postgres: nullAsEmpty(
-      z.strictObject({
-        url: nonEmpty,
-        schema: z.string().regex(IDENTIFIER, 'must be a plain identifier (letters, digits, _)').optional(),
-      }),
-    ).optional(),
-    memory: emptyBlock.optional(),
-  })
-  .superRefine(oneKind(['sqlite', 'postgres', 'memory']));
-
-const ioSchema = z
-  .strictObject({
-    fs: dirBlock.optional(),
-    redis: nullAsEmpty(
-      z.strictObject({ url: nonEmpty, prefix: z.string().optional(), maxValueBytes: positiveInt.optional() }),
-    ).optional(),
-    memory: emptyBlock.optional(),
-  })
-  .superRefine(oneKind(['fs', 'redis', 'memory']));
-
-const computeLogsSchema = z
-  .strictObject({ fs: dirBlock.optional(), memory: emptyBlock.optional() })
-  .superRefine(oneKind(['fs', 'memory']));
 
 const runCoordinatorSchema = z.strictObject({
   queued: nullAsEmpty(
@@ -143,30 +78,51 @@ const runCoordinatorSchema = z.strictObject({
   ).optional(),
 });
 
-const executionSchema = z.strictObject({
-  queue: nullAsEmpty(
-    z.strictObject({
-      redisUrl: nonEmpty.optional(),
-      prefix: nonEmpty.optional(),
-      defaultQueue: nonEmpty.optional(),
-      lockDurationMs: positiveInt.optional(),
-      maxStepsInFlight: positiveInt.optional(),
-      queueTimeoutMs: positiveInt.optional(),
-    }),
-  ).optional(),
-});
+/** The kind each block takes when stepwise.yaml leaves it out. */
+const DEFAULT_KINDS = { storage: 'sqlite', io: 'fs', computeLogs: 'fs' } as const;
 
-/** The schema of `stepwise.yaml` as written (before defaults and dir resolution). */
-export const instanceConfigSchema = z.strictObject({
-  storage: storageSchema.optional(),
-  io: ioSchema.optional(),
-  computeLogs: computeLogsSchema.optional(),
-  runCoordinator: nullAsEmpty(runCoordinatorSchema).optional(),
-  execution: nullAsEmpty(executionSchema).optional(),
-});
+function buildSchema(context: ConfigContext) {
+  return z.strictObject({
+    plugins: z.array(nonEmpty).optional(),
+    storage: storageKinds.blockSchema('one', context).optional(),
+    io: ioKinds.blockSchema('one', context).optional(),
+    computeLogs: computeLogKinds.blockSchema('one', context).optional(),
+    runCoordinator: nullAsEmpty(runCoordinatorSchema).optional(),
+    execution: nullAsEmpty(executorKinds.blockSchema('any')).optional(),
+  });
+}
+
+// zod compiles a schema on its first parse: building one per call made parsing ten times slower.
+const schemas = new Map<string, { blocks: z.ZodType[]; schema: ReturnType<typeof buildSchema> }>();
+
+/** The schema of `stepwise.yaml` as written, derived from the kinds registered now. */
+function instanceConfigSchema(context: ConfigContext) {
+  const blocks = [
+    storageKinds.blockSchema('one', context),
+    ioKinds.blockSchema('one', context),
+    computeLogKinds.blockSchema('one', context),
+    executorKinds.blockSchema('any'),
+  ];
+  const key = `${context.home}\0${context.baseDir}`;
+  const cached = schemas.get(key);
+  if (cached?.blocks.every((b, i) => b === blocks[i])) return cached.schema;
+  const schema = buildSchema(context);
+  if (schemas.size >= 16) schemas.clear();
+  schemas.set(key, { blocks, schema });
+  return schema;
+}
+
+type KindBlockInput = Record<string, unknown> | null;
 
 /** `stepwise.yaml` as a user may write it: every key optional. A resolved InstanceConfig is also valid input. */
-export type InstanceConfigInput = z.input<typeof instanceConfigSchema>;
+export interface InstanceConfigInput {
+  plugins?: readonly string[];
+  storage?: KindBlockInput;
+  io?: KindBlockInput;
+  computeLogs?: KindBlockInput;
+  runCoordinator?: z.input<typeof runCoordinatorSchema> | null;
+  execution?: KindBlockInput;
+}
 
 export interface ParseInstanceConfigOptions {
   /** The instance home: default dirs are `<home>/storage`, `<home>/io`, `<home>/logs`. */
@@ -182,39 +138,35 @@ export function resolveHome(home?: string): string {
   return resolve(home ?? (process.env.STEPWISE_HOME || './.stepwise'));
 }
 
-/** Validates an instance config document, applies defaults and makes dirs absolute. Throws ConfigError. */
-export function parseInstanceConfig(input: unknown, options: ParseInstanceConfigOptions): InstanceConfig {
+function contextOf(options: ParseInstanceConfigOptions): ConfigContext {
   const home = resolve(options.home);
-  const base = resolve(options.baseDir ?? home);
+  const baseDir = resolve(options.baseDir ?? home);
+  return {
+    home,
+    baseDir,
+    dir: (given, fallback) =>
+      given === undefined ? join(home, fallback) : isAbsolute(given) ? given : resolve(baseDir, given),
+  };
+}
+
+const isPath = (specifier: string) => specifier.startsWith('.') || isAbsolute(specifier);
+
+/**
+ * Validates an instance config document against the kinds registered now, applies defaults and makes dirs
+ * absolute. Throws ConfigError. {@link resolveInstanceConfig} first loads the plugins the document needs.
+ */
+export function parseInstanceConfig(input: unknown, options: ParseInstanceConfigOptions): InstanceConfig {
+  const context = contextOf(options);
   const doc = input ?? {};
-  const parsed = instanceConfigSchema.safeParse(doc);
+  const schema = instanceConfigSchema(context);
+  const parsed = schema.safeParse(doc);
   if (!parsed.success) {
     const what = options.source ? `instance config '${options.source}'` : 'instance config';
     throw new ConfigError(what, formatZodIssues(parsed.error.issues, doc));
   }
   const raw = parsed.data;
-  const dir = (given: string | undefined, fallback: string) =>
-    given === undefined ? join(home, fallback) : isAbsolute(given) ? given : resolve(base, given);
-
-  let storage: StorageConfig;
-  if (raw.storage?.postgres) {
-    const { url, schema } = raw.storage.postgres;
-    storage = { postgres: schema === undefined ? { url } : { url, schema } };
-  } else if (raw.storage?.memory) storage = { memory: {} };
-  else storage = { sqlite: { dir: dir(raw.storage?.sqlite?.dir, 'storage') } };
-
-  let io: IOConfig;
-  if (raw.io?.redis) {
-    const redis: RedisIOConfig = { url: raw.io.redis.url };
-    if (raw.io.redis.prefix !== undefined) redis.prefix = raw.io.redis.prefix;
-    if (raw.io.redis.maxValueBytes !== undefined) redis.maxValueBytes = raw.io.redis.maxValueBytes;
-    io = { redis };
-  } else if (raw.io?.memory) io = { memory: {} };
-  else io = { fs: { dir: dir(raw.io?.fs?.dir, 'io') } };
-
-  const computeLogs: ComputeLogsConfig = raw.computeLogs?.memory
-    ? { memory: {} }
-    : { fs: { dir: dir(raw.computeLogs?.fs?.dir, 'logs') } };
+  const block = (slot: keyof typeof DEFAULT_KINDS, given: KindConfig | undefined): KindConfig =>
+    given ?? (schema.shape[slot].parse({ [DEFAULT_KINDS[slot]]: {} }) as KindConfig);
 
   const runCoordinator: RunCoordinatorConfig = {};
   const queued = raw.runCoordinator?.queued;
@@ -226,21 +178,53 @@ export function parseInstanceConfig(input: unknown, options: ParseInstanceConfig
       ),
     };
   }
-  const execution: ExecutionDefaults = {};
-  if (raw.execution?.queue) {
-    execution.queue = Object.fromEntries(
-      Object.entries(raw.execution.queue).filter(([, v]) => v !== undefined),
-    ) as QueueExecutionDefaults;
-  }
-  return { storage, io, computeLogs, runCoordinator, execution };
+  const config: InstanceConfig = {
+    storage: block('storage', raw.storage),
+    io: block('io', raw.io),
+    computeLogs: block('computeLogs', raw.computeLogs),
+    runCoordinator,
+    execution: raw.execution ?? {},
+  };
+  if (raw.plugins) config.plugins = raw.plugins.map((p) => (isPath(p) ? resolve(context.baseDir, p) : p));
+  return config;
 }
 
 /**
- * Reads `<home>/stepwise.yaml` (home: argument ?? `$STEPWISE_HOME` ?? `./.stepwise`). A missing file means all
- * defaults. Relative dirs in the file resolve against the file's directory. Malformed YAML or invalid values
+ * Loads what an instance config document needs (the modules under `plugins`, then the known packages that
+ * provide the kinds it names, e.g. @stepwise/executor-queue for `io.redis`) and parses it
+ * ({@link parseInstanceConfig}). A plugin that cannot be loaded is a ConfigError at its path.
+ */
+export async function resolveInstanceConfig(
+  input: unknown,
+  options: ParseInstanceConfigOptions,
+): Promise<InstanceConfig> {
+  const doc = input ?? {};
+  const what = options.source ? `instance config '${options.source}'` : 'instance config';
+  if (isPlainObject(doc)) {
+    const { baseDir } = contextOf(options);
+    const plugins = Array.isArray(doc.plugins) ? doc.plugins : [];
+    for (const [i, specifier] of plugins.entries()) {
+      if (typeof specifier !== 'string' || specifier === '') continue;
+      try {
+        await loadPlugin(specifier, baseDir);
+      } catch (error) {
+        throw new ConfigError(what, [{ path: `plugins[${i}]`, message: (error as Error).message }], { cause: error });
+      }
+    }
+    await loadPluginsFor(
+      { storage: doc.storage, io: doc.io, computeLogs: doc.computeLogs, execution: doc.execution },
+      what,
+    );
+  }
+  return parseInstanceConfig(doc, options);
+}
+
+/**
+ * Reads `<home>/stepwise.yaml` (home: argument ?? `$STEPWISE_HOME` ?? `./.stepwise`) and loads the plugins it
+ * needs (see {@link resolveInstanceConfig}). A missing file means all defaults. Relative dirs in the file resolve against the file's directory. Malformed YAML or invalid values
  * throw a ConfigError naming the file (and line/column for syntax errors).
  */
-export function loadInstanceConfig(home?: string): InstanceConfig {
+export async function loadInstanceConfig(home?: string): Promise<InstanceConfig> {
   const root = resolveHome(home);
   const file = join(root, INSTANCE_CONFIG_FILE);
   if (!existsSync(file)) return parseInstanceConfig({}, { home: root });
@@ -250,5 +234,5 @@ export function loadInstanceConfig(home?: string): InstanceConfig {
   } catch (err) {
     throw new LoadError(`instance config '${file}' cannot be read: ${(err as Error).message}`, { cause: err });
   }
-  return parseInstanceConfig(parseYaml(text, file), { home: root, baseDir: root, source: file });
+  return resolveInstanceConfig(parseYaml(text, file), { home: root, baseDir: root, source: file });
 }

@@ -3,65 +3,18 @@ import type { InputBinding, NodeSpec } from '../definitions/composition.js';
 import type { OpDefinition } from '../definitions/op.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
+import { executorKinds } from '../plugins/registry.js';
 import { isPlainObject } from './deep-merge.js';
 import { describeType, didYouMean, formatPath, formatZodIssues, strippedKeys } from './format-issues.js';
 import { revealSecrets } from './redact.js';
 
-/** Shared by `inProcess` and `multiprocess`. */
-const localExecutionSchema = z.strictObject({
-  /** Steps run at once. Default: the executor's own (CPU count for multiprocess). */
-  maxConcurrent: z.number().int().min(1).optional(),
-});
+/** `execution`: exactly one executor kind with its options; the kinds are the registered ones (see registerPlugin). */
+export type ExecutionConfig = Record<string, Record<string, unknown>>;
 
-/**
- * `execution.queue`: the queue executor's options. Exported so the queue executor can describe and extend it;
- * keys added there must be added here too, since the run config is strict.
- */
-export const queueExecutionSchema = z.strictObject({
-  /** Redis the coordinator and workers share. Default: `$REDIS_URL`, else redis://127.0.0.1:6379. */
-  redisUrl: z.string().optional(),
-  /** Key prefix of queues and streams in Redis. Default `stepwise`. */
-  prefix: z.string().optional(),
-  /** Queue of steps whose op has no `queue` tag. Default `default`. */
-  defaultQueue: z.string().optional(),
-  /** How long a worker holds a step's lock before it is considered stalled. */
-  lockDurationMs: z.number().int().positive().optional(),
-  /** Steps of this run pushed to the queue and not yet finished, at most. */
-  maxStepsInFlight: z.number().int().positive().optional(),
-  /** Fail a step still waiting in the queue after this long; 0 waits forever. */
-  queueTimeoutMs: z.number().int().min(0).optional(),
-  /** Warn (ENGINE_EVENT) when a queued step's queue has had no live worker for this long. */
-  noWorkerGraceMs: z.number().int().min(0).optional(),
-  /** How often in-flight steps are checked for a queue timeout or a lost job. */
-  watchIntervalMs: z.number().int().positive().optional(),
-});
+/** The schema of `execution`, derived from the executor kinds registered now. */
+export const executionSchema = (): z.ZodType<ExecutionConfig> => executorKinds.blockSchema('one');
 
-// YAML writes `inProcess:` (no value) as null; read it as "no options".
-const nullAsEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? {} : v), schema);
-
-const EXECUTORS = ['inProcess', 'multiprocess', 'queue'] as const;
-
-/** `execution`: exactly one of `inProcess`, `multiprocess`, `queue`. */
-export const executionSchema = z
-  .strictObject({
-    inProcess: nullAsEmpty(localExecutionSchema).optional(),
-    multiprocess: nullAsEmpty(localExecutionSchema).optional(),
-    queue: nullAsEmpty(queueExecutionSchema).optional(),
-  })
-  .superRefine((value, ctx) => {
-    const given = EXECUTORS.filter((k) => value[k] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `give exactly one of ${EXECUTORS.join(', ')}${given.length ? ` (got ${given.join(', ')})` : ''}`,
-      });
-    }
-  });
-
-export type ExecutionConfig = z.output<typeof executionSchema>;
-export type QueueExecutionConfig = z.output<typeof queueExecutionSchema>;
-
-const tagsSchema = z.record(z.string(), z.string());
+export const tagsSchema = z.record(z.string(), z.string());
 
 /** The validated config of one step. */
 export interface OpRunConfig {
@@ -118,7 +71,7 @@ export function configDefaultOf(schema: z.ZodType): ConfigDefault {
   return d;
 }
 
-function inputIsOptional(schema: z.ZodType): boolean {
+export function inputIsOptional(schema: z.ZodType): boolean {
   let optional = optionalInputs.get(schema);
   if (optional === undefined) {
     optional = schema.safeParse(undefined).success;
@@ -127,7 +80,7 @@ function inputIsOptional(schema: z.ZodType): boolean {
   return optional;
 }
 
-function describeBinding(binding: InputBinding): string {
+export function describeBinding(binding: InputBinding): string {
   switch (binding.kind) {
     case 'output':
       return `step '${binding.node}' output '${binding.output}'`;
@@ -183,7 +136,7 @@ export function validateRunConfig(
   validateResources(pipeline, objectAt(['resources'], root.resources), result, issue, issues);
 
   if (root.execution !== undefined && root.execution !== null) {
-    const parsed = executionSchema.safeParse(root.execution);
+    const parsed = executionSchema().safeParse(root.execution);
     if (parsed.success) result.execution = parsed.data;
     else issues.push(...formatZodIssues(parsed.error.issues, root.execution, ['execution']));
   }
@@ -386,72 +339,4 @@ function validateResources(
       issues.push(...unknown);
     }
   }
-}
-
-const schemas = new WeakMap<PipelineDefinition, z.ZodType<RunConfig>>();
-
-/**
- * The run config's shape for `pipeline` as a zod schema (for documentation, JSON Schema export or editors).
- * {@link validateRunConfig} applies the same rules with more precise messages and is faster on large
- * pipelines; use it to validate.
- */
-export function runConfigSchema(pipeline: PipelineDefinition): z.ZodType<RunConfig> {
-  const cached = schemas.get(pipeline);
-  if (cached) return cached;
-  const noConfig = z.strictObject({}).nullable().optional();
-  const opsShape: Record<string, z.ZodType> = {};
-  let opsRequired = false;
-  for (const node of pipeline.nodes.values()) {
-    const shape: Record<string, z.ZodType> = {};
-    let required = false;
-    const schema = node.op.configSchema;
-    if (schema === undefined) shape.config = noConfig;
-    else if (configDefaultOf(schema).required) {
-      shape.config = schema;
-      required = true;
-    } else shape.config = schema.optional();
-    const inputsShape: Record<string, z.ZodType> = {};
-    let inputsRequired = false;
-    for (const [name, inSchema] of Object.entries(node.op.ins)) {
-      const binding = node.inputs[name];
-      if (binding !== undefined) {
-        const path = formatPath(['ops', node.name, 'inputs', name]);
-        inputsShape[name] = z
-          .never({ error: `input fed twice: ${path} is also fed by ${describeBinding(binding)}` })
-          .optional();
-      } else if (inputIsOptional(inSchema)) inputsShape[name] = inSchema.optional();
-      else {
-        inputsShape[name] = inSchema;
-        inputsRequired = true;
-      }
-    }
-    shape.inputs = inputsRequired ? z.strictObject(inputsShape) : z.strictObject(inputsShape).optional();
-    required ||= inputsRequired;
-    opsShape[node.name] = required ? z.strictObject(shape) : z.strictObject(shape).nullable().optional();
-    opsRequired ||= required;
-  }
-  const resourcesShape: Record<string, z.ZodType> = {};
-  let resourcesRequired = false;
-  for (const [name, definition] of Object.entries(pipeline.resources)) {
-    const schema = definition.configSchema;
-    if (schema !== undefined && configDefaultOf(schema).required) {
-      resourcesShape[name] = z.strictObject({ config: schema });
-      resourcesRequired = true;
-    } else {
-      resourcesShape[name] = z
-        .strictObject({ config: schema ? schema.optional() : noConfig })
-        .nullable()
-        .optional();
-    }
-  }
-  const ops = z.strictObject(opsShape);
-  const resources = z.strictObject(resourcesShape);
-  const built = z.strictObject({
-    ops: opsRequired ? ops : ops.nullable().optional(),
-    resources: resourcesRequired ? resources : resources.nullable().optional(),
-    execution: executionSchema.nullable().optional(),
-    tags: tagsSchema.nullable().optional(),
-  }) as unknown as z.ZodType<RunConfig>;
-  schemas.set(pipeline, built);
-  return built;
 }

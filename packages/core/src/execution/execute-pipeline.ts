@@ -6,7 +6,7 @@ import type { Instance } from '../instance/instance.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { selectSteps } from '../plan/select.js';
 import type { Executor } from './executor.js';
-import { executorFromConfig } from './executor-registry.js';
+import { executorFromConfig, loadExecutorPlugin } from './executor-registry.js';
 import { type RunHandle, startHandle } from './run-handle.js';
 import { executePlan } from './run-lifecycle.js';
 import type { RunResult } from './run-result.js';
@@ -55,6 +55,7 @@ export function startRun(pipeline: PipelineDefinition, options: ExecuteOptions =
     // Misuse rejects here, before a run is recorded.
     const raw = options.runConfig ?? {};
     const selected = options.stepSelection === undefined ? undefined : selectSteps(pipeline, options.stepSelection);
+    await loadExecutorPlugin(raw);
     const config = validateRunConfig(pipeline, raw, selected ? { steps: selected } : {});
     const plan = buildPlan(pipeline, config, { stepSelection: options.stepSelection });
     return executePlan(pipeline, {

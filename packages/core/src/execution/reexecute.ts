@@ -8,7 +8,7 @@ import { buildPlan } from '../plan/build-plan.js';
 import { selectSteps, upstreamOf } from '../plan/select.js';
 import { type RunRecord, TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
 import type { ExecuteOptions } from './execute-pipeline.js';
-import { executorFromConfig } from './executor-registry.js';
+import { executorFromConfig, loadExecutorPlugin } from './executor-registry.js';
 import { replayStoredRun, type StoredRunView } from './replay-stored-run.js';
 import { type RunHandle, startHandle } from './run-handle.js';
 import { executePlan } from './run-lifecycle.js';
@@ -155,6 +155,7 @@ export function startReexecution(
     const planned = planReexecution(pipeline, parent, view, { fromFailure, stepSelection });
     const raw = runConfig === undefined ? (parent.runConfig ?? {}) : deepMerge(parent.runConfig ?? {}, runConfig);
     const all = planned.steps.length === pipeline.order.length;
+    await loadExecutorPlugin(raw);
     const config = validateRunConfig(pipeline, raw, all ? {} : { steps: new Set(planned.steps) });
     const plan = buildPlan(pipeline, config, all ? {} : { stepSelection: planned.steps, reuse: planned.reuse });
     const rootRunId = parent.rootRunId ?? parent.runId;

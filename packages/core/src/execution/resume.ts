@@ -6,7 +6,7 @@ import { buildPlan } from '../plan/build-plan.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import { TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
 import type { ExecuteOptions } from './execute-pipeline.js';
-import { executorFromConfig } from './executor-registry.js';
+import { executorFromConfig, loadExecutorPlugin } from './executor-registry.js';
 import { replayStoredRun } from './replay-stored-run.js';
 import { type RunHandle, startHandle } from './run-handle.js';
 import { executePlan } from './run-lifecycle.js';
@@ -67,6 +67,7 @@ export function startResume(pipeline: PipelineDefinition, runId: string, options
       );
     }
     const rawConfig = options.runConfig ?? run.runConfig;
+    await loadExecutorPlugin(rawConfig);
     const config = validateRunConfig(
       pipeline,
       rawConfig,

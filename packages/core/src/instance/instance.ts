@@ -1,9 +1,16 @@
-import type { InstanceConfig, InstanceConfigInput } from '../config/instance-config.js';
+import {
+  type InstanceConfig,
+  type InstanceConfigInput,
+  loadInstanceConfig,
+  resolveHome,
+  resolveInstanceConfig,
+} from '../config/instance-config.js';
 import type { IOManager } from '../io/io-manager.js';
 import { MemoryIOManager } from '../io/memory-io-manager.js';
 import type { ComputeLogManager } from '../logs/compute-log-manager.js';
 import { MemoryRunStorage } from '../storage/memory-storage.js';
 import type { RunStorage } from '../storage/run-storage.js';
+import { createInstanceParts } from './instance-parts.js';
 
 export interface InstanceParts {
   storage: RunStorage;
@@ -36,22 +43,33 @@ export class Instance {
   }
 
   /**
-   * Builds storage, IO manager and compute logs from an instance config (stepwise.yaml's shape; defaults
-   * applied, relative dirs resolved against `home`), creates their dirs and schema, and returns the instance.
+   * Builds storage, IO manager and compute logs from an instance config (stepwise.yaml's shape; its plugins
+   * loaded, defaults applied, relative dirs resolved against `home`), creates their dirs and schema, and returns
+   * the instance ready to use. Close it when done.
    */
   static async fromConfig(
-    config: InstanceConfigInput | InstanceConfig,
-    options?: { home?: string },
+    input: InstanceConfigInput | InstanceConfig = {},
+    options: { home?: string } = {},
   ): Promise<Instance> {
-    // Imported lazily: load-instance imports this module (a static import both ways would be a cycle).
-    const { createInstance } = await import('./load-instance.js');
-    return createInstance(config, options);
+    const home = resolveHome(options.home);
+    return Instance.open(await resolveInstanceConfig(input, { home }), home);
   }
 
   /** The instance of `home` ?? `$STEPWISE_HOME` ?? `./.stepwise`, from its stepwise.yaml (all defaults without one). */
   static async local(home?: string): Promise<Instance> {
-    const { loadInstance } = await import('./load-instance.js');
-    return loadInstance(home);
+    const root = resolveHome(home);
+    return Instance.open(await loadInstanceConfig(root), root);
+  }
+
+  private static async open(config: InstanceConfig, home: string): Promise<Instance> {
+    const instance = new Instance(await createInstanceParts(config, home));
+    try {
+      await instance.init();
+    } catch (err) {
+      await instance.close().catch(() => {});
+      throw err;
+    }
+    return instance;
   }
 
   /** Everything in memory: for tests and `executePipeline` calls that pass no instance. */

@@ -27,7 +27,7 @@ let hooksInstalled = false;
  * the user's `import '@stepwise/core'` to the copy this code belongs to, so that a file outside this install
  * (or with its own copy) still shares our module instance.
  */
-async function installHooks(): Promise<void> {
+export async function installHooks(): Promise<void> {
   if (hooksInstalled || SOURCE_MODE) return;
   hooksInstalled = true;
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
