@@ -9,7 +9,6 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executePipeline } from '@stepwise/core';
-import '@stepwise/executor-queue';
 import { distributed } from './pipeline.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

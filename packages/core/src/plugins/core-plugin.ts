@@ -38,6 +38,24 @@ async function makeDir(dir: string, configKey: string): Promise<void> {
   }
 }
 
+/** `fs: { dir }`: files under the dir, created when the instance opens. */
+function fsKind<T>(fallback: string, configKey: string, make: (dir: string) => T) {
+  return defineInstancePart({
+    kind: 'fs',
+    description: 'files on this machine (the default)',
+    options: dirOptions(fallback),
+    create: async (options) => {
+      await makeDir(options.dir, configKey);
+      return make(options.dir);
+    },
+  });
+}
+
+/** `memory: {}`: in this process only. */
+function memoryKind<T>(make: () => T) {
+  return defineInstancePart({ kind: 'memory', description: 'in this process only', options: noOptions, create: make });
+}
+
 /** Core's own kinds, registered the way a third-party plugin's are. */
 export const corePlugin = definePlugin({
   name: '@stepwise/core',
@@ -72,45 +90,11 @@ export const corePlugin = definePlugin({
       }),
       create: (options) => new PostgresRunStorage(options),
     }),
-    defineInstancePart({
-      kind: 'memory',
-      description: 'in this process only',
-      options: noOptions,
-      create: () => new MemoryRunStorage(),
-    }),
+    memoryKind(() => new MemoryRunStorage()),
   ],
-  io: [
-    defineInstancePart({
-      kind: 'fs',
-      description: 'files on this machine (the default)',
-      options: dirOptions('io'),
-      create: async (options) => {
-        await makeDir(options.dir, 'io.fs.dir');
-        return new FsIOManager(options.dir);
-      },
-    }),
-    defineInstancePart({
-      kind: 'memory',
-      description: 'in this process only',
-      options: noOptions,
-      create: () => new MemoryIOManager(),
-    }),
-  ],
+  io: [fsKind('io', 'io.fs.dir', (dir) => new FsIOManager(dir)), memoryKind(() => new MemoryIOManager())],
   computeLogs: [
-    defineInstancePart({
-      kind: 'fs',
-      description: 'files on this machine (the default)',
-      options: dirOptions('logs'),
-      create: async (options) => {
-        await makeDir(options.dir, 'computeLogs.fs.dir');
-        return new FsComputeLogManager(options.dir);
-      },
-    }),
-    defineInstancePart({
-      kind: 'memory',
-      description: 'in this process only',
-      options: noOptions,
-      create: () => new MemoryComputeLogManager(),
-    }),
+    fsKind('logs', 'computeLogs.fs.dir', (dir) => new FsComputeLogManager(dir)),
+    memoryKind(() => new MemoryComputeLogManager()),
   ],
 });
