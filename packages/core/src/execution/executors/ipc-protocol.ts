@@ -1,5 +1,13 @@
+import { StepwiseError } from '../../errors/index.js';
 import type { SerializedError, StepwiseEvent } from '../../events/events.js';
 import type { OutputRef, StepTask } from '../../plan/plan.js';
+
+/** A value or request could not cross between a step process and its coordinator (gone, or not cloneable). */
+export class StepProcessIpcError extends StepwiseError {
+  constructor(message: string) {
+    super('STEP_PROCESS_IPC_FAILED', message, { misuse: false });
+  }
+}
 
 /**
  * Messages between the multiprocess executor (parent) and its step processes (children).

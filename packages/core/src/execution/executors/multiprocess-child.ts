@@ -14,13 +14,14 @@ import { executeStep } from '../execute-step.js';
 import { ResourceManager } from '../resource-manager.js';
 import { pipelineToRun } from '../step-refusal.js';
 import type { StepRuntime } from '../step-runtime.js';
-import type {
-  ChildMessage,
-  InitMessage,
-  IORequestMessage,
-  IOResultMessage,
-  ParentMessage,
-  RunMessage,
+import {
+  type ChildMessage,
+  type InitMessage,
+  type IORequestMessage,
+  type IOResultMessage,
+  type ParentMessage,
+  type RunMessage,
+  StepProcessIpcError,
 } from './ipc-protocol.js';
 
 const workerId = `${hostname()}/${process.pid}`;
@@ -72,7 +73,7 @@ class ParentIOManager implements IOManager {
   private request(message: IORequestMessage): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (!process.connected) {
-        reject(new Error('the coordinator process is gone'));
+        reject(new StepProcessIpcError('the coordinator process is gone'));
         return;
       }
       this.pending.set(message.id, { resolve, reject });
@@ -81,7 +82,7 @@ class ParentIOManager implements IOManager {
       } catch (error) {
         this.pending.delete(message.id);
         const why = error instanceof Error ? error.message : String(error);
-        reject(new Error(`the value could not be sent to the coordinator process: ${why}`));
+        reject(new StepProcessIpcError(`the value could not be sent to the coordinator process: ${why}`));
       }
     });
   }

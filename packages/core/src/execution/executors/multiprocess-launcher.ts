@@ -6,7 +6,13 @@ import { StepwiseError } from '../../errors/index.js';
 import { makeEvent, serializeError } from '../../events/events.js';
 import type { StepTask } from '../../plan/plan.js';
 import type { LaunchContext, StepLauncher } from '../executor.js';
-import type { ChildMessage, IORequestMessage, IOResultMessage, ParentMessage } from './ipc-protocol.js';
+import {
+  type ChildMessage,
+  type IORequestMessage,
+  type IOResultMessage,
+  type ParentMessage,
+  StepProcessIpcError,
+} from './ipc-protocol.js';
 
 // Running from src/ (vitest, tsx): the child entry is TypeScript too.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -238,7 +244,7 @@ export class MultiprocessLauncher implements StepLauncher {
         id,
         ok: false,
         error: serializeError(
-          new Error(
+          new StepProcessIpcError(
             `the stored value of ${message.ref.step}.${message.ref.output} could not be sent to the step process`,
           ),
         ),
