@@ -80,7 +80,7 @@ export class KindRegistry<K extends AnyKind> {
     if (provider) {
       return `the '${kind}' ${this.noun} comes from ${provider}, which is not loaded: register its plugin first (registerPlugin(plugin) with the plugin it exports, or loadPlugins(['${provider}']))`;
     }
-    return `no ${this.noun} '${kind}' is registered (known: ${this.names().join(', ')}); name the module that provides it under plugins in stepwise.yaml`;
+    return `no ${this.noun} '${kind}' is registered (known: ${this.names().join(', ')}); a plugin's kind needs its module under plugins in stepwise.yaml`;
   }
 
   /**
@@ -103,7 +103,14 @@ export class KindRegistry<K extends AnyKind> {
           .superRefine((_, ctx) => ctx.addIssue({ code: 'custom', message: this.problem(kind) }))
           .optional();
       }
-      const block = z.strictObject(shape);
+      // Not strict: an unknown kind gets a message naming the known ones and where a plugin's kind comes from.
+      const unknownKind = z.unknown().superRefine((_, ctx) =>
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown key: no ${this.noun} of that name is registered (known: ${this.names().join(', ')}); a plugin's kind needs its module under plugins in stepwise.yaml`,
+        }),
+      );
+      const block = z.object(shape).catchall(unknownKind);
       schema = mode === 'one' ? block.superRefine(oneKind(this.names())) : block;
       if (this.schemas.size >= MAX_CACHED) this.schemas.clear();
       this.schemas.set(key, schema);

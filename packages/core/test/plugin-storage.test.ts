@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runStorageContract } from '@stepwise/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Instance, loadInstanceConfig } from '../src/index.js';
+import { JsonFileRunStorage } from './fixtures/test-plugin.js';
+
+// A storage backend added without editing core: the test plugin's, loaded from stepwise.yaml's `plugins`.
+const PLUGIN = resolve(fileURLToPath(new URL('./fixtures/test-plugin.ts', import.meta.url)));
+const root = mkdtempSync(join(tmpdir(), 'stepwise-plugin-storage-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+runStorageContract('test plugin (JSON file)', {
+  open: () => new JsonFileRunStorage(join(root, `contract-${++n}.json`)),
+});
+
+describe('a storage backend from a plugin', () => {
+  it('is chosen by stepwise.yaml, with its options resolved against the file, and stores runs', async () => {
+    const home = mkdtempSync(join(root, 'home-'));
+    writeFileSync(join(home, 'stepwise.yaml'), `plugins: [${JSON.stringify(PLUGIN)}]\nstorage:\n  jsonFile: {}\n`);
+    const config = await loadInstanceConfig(home);
+    expect(config.plugins).toEqual([PLUGIN]);
+    expect(config.storage).toEqual({ jsonFile: { file: join(home, 'runs.json') } });
+
+    const instance = await Instance.local(home);
+    try {
+      expect(instance.storage).toBeInstanceOf(JsonFileRunStorage);
+      expect(await instance.storage.listRuns()).toEqual([]);
+    } finally {
+      await instance.close();
+    }
+    await expect(
+      Instance.fromConfig({ plugins: [PLUGIN], storage: { jsonFile: { file: 5 } } } as never, { home }),
+    ).rejects.toThrow(/storage\.jsonFile\.file: expected string, got number/);
+  });
+});
