@@ -1,7 +1,8 @@
+import type { StepTask } from '@stepwise/core';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { encodeJobData, type StepJobData } from './wire.js';
+import { encodeJobData, parseJobData, type StepJobData } from './wire.js';
 
 /** BullMQ forbids ':' in queue names; we also keep them printable. */
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -160,17 +161,26 @@ export class Dispatcher {
       .catch(() => 0);
   }
 
-  /** The jobs of `runId` not ended yet on the queue `name`, with their ids and raw payloads. */
-  async unfinishedJobs(name: string, runId: string): Promise<Array<{ id: string; data: unknown }>> {
+  /**
+   * The members of `runId`'s jobs not ended yet on the queue `name`, with their lead's job id: a resumed run
+   * watches them through those jobs instead of enqueueing them a second time.
+   */
+  async unfinishedMembers(name: string, runId: string): Promise<Array<{ task: StepTask; jobId: string }>> {
     if (!isQueueName(name)) return [];
     const jobs = await this.queue(name).getJobs(['waiting', 'active', 'prioritized', 'delayed']);
-    const out: Array<{ id: string; data: unknown }> = [];
+    const members: Array<{ task: StepTask; jobId: string }> = [];
     for (const job of jobs) {
-      if (job?.id && (job.data as { runId?: unknown } | undefined)?.runId === runId) {
-        out.push({ id: job.id, data: job.data });
+      if (!job?.id || (job.data as { runId?: unknown } | undefined)?.runId !== runId) continue;
+      let data: StepJobData;
+      try {
+        // Read back from Redis: trust only the shape this coordinator writes.
+        data = parseJobData(job.data);
+      } catch {
+        continue;
       }
+      for (const task of [...(data.chain ?? []), ...(data.peers ?? [])]) members.push({ task, jobId: job.id });
     }
-    return out;
+    return members;
   }
 
   async close(): Promise<void> {

@@ -24,7 +24,7 @@ import { OpDurations } from './op-durations.js';
 import type { ResolvedQueueOptions } from './options.js';
 import { announceCanceled, deleteRunEvents } from './scripts.js';
 import { Watchdog } from './watchdog.js';
-import { type IOLocation, parseJobData, type StepJobData, WIRE_VERSION } from './wire.js';
+import { type IOLocation, WIRE_VERSION } from './wire.js';
 import { WorkerSlots } from './worker-slots.js';
 
 /** Since a QueueExecutor was made: BullMQ jobs added, and steps that went in another step's job as its peers. */
@@ -161,29 +161,16 @@ export class QueueRun implements StepLauncher {
     if (resuming) {
       // The members of other steps' jobs are found in those jobs, so that adopt() watches them through their
       // lead's job instead of enqueueing them a second time.
-      await this.relearnMembers();
+      for (const queue of this.runQueues) {
+        for (const { task, jobId } of await this.dispatcher.unfinishedMembers(queue, this.ctx.runId)) {
+          this.members.set(task.key, { task, jobId, queue });
+        }
+      }
       // The stream holds what happened while the run had no coordinator: learn it before dispatching.
       await this.consumer.catchUp();
     }
     this.consumer.start();
     this.watchdog.start();
-  }
-
-  private async relearnMembers(): Promise<void> {
-    for (const queue of this.runQueues) {
-      for (const job of await this.dispatcher.unfinishedJobs(queue, this.ctx.runId)) {
-        let data: StepJobData;
-        try {
-          // Read back from Redis: trust only the shape this coordinator writes.
-          data = parseJobData(job.data);
-        } catch {
-          continue;
-        }
-        for (const task of [...(data.chain ?? []), ...(data.peers ?? [])]) {
-          this.members.set(task.key, { task, jobId: job.id, queue });
-        }
-      }
-    }
   }
 
   private emit(event: StepwiseEvent): void {
