@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { NotFoundError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
+import { RUN_COLUMNS, type RunRow, recordFromRow, runFilterConditions, runRowValues } from '../run-rows.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
 
@@ -17,38 +18,8 @@ export interface PostgresRunStorageOptions {
   poolSize?: number;
 }
 
-interface RunRow {
-  run_id: string;
-  pipeline: string;
-  status: string;
-  run_config: unknown;
-  plan: RunRecord['plan'];
-  tags: Record<string, string>;
-  parent_run_id: string | null;
-  root_run_id: string | null;
-  created_at: string;
-  started_at: string | null;
-  ended_at: string | null;
-  updated_at: string;
-}
-
-function toRecord(row: RunRow): RunRecord {
-  const run: RunRecord = {
-    runId: row.run_id,
-    pipeline: row.pipeline,
-    status: row.status as RunStatus,
-    runConfig: row.run_config,
-    plan: row.plan,
-    tags: row.tags,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-  if (row.parent_run_id !== null) run.parentRunId = row.parent_run_id;
-  if (row.root_run_id !== null) run.rootRunId = row.root_run_id;
-  if (row.started_at !== null) run.startedAt = Number(row.started_at);
-  if (row.ended_at !== null) run.endedAt = Number(row.ended_at);
-  return run;
-}
+/** pg parses json columns itself. */
+const parsed = (column: unknown) => column;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -181,24 +152,10 @@ export class PostgresRunStorage implements RunStorage {
     await this.ready();
     await this.transaction(`creating run '${run.runId}'`, async (client) => {
       const result = await client.query(
-        `INSERT INTO ${this.s}.runs (run_id, pipeline, status, run_config, plan, tags, parent_run_id, root_run_id,
-           created_at, started_at, ended_at, updated_at)
+        `INSERT INTO ${this.s}.runs (${RUN_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (run_id) DO NOTHING`,
-        [
-          run.runId,
-          run.pipeline,
-          run.status,
-          JSON.stringify(run.runConfig ?? null),
-          JSON.stringify(run.plan),
-          JSON.stringify(run.tags),
-          run.parentRunId ?? null,
-          run.rootRunId ?? null,
-          run.createdAt,
-          run.startedAt ?? null,
-          run.endedAt ?? null,
-          run.updatedAt,
-        ],
+        runRowValues(run),
       );
       if (result.rowCount === 0) throw new StorageError(`run '${run.runId}' already exists`);
       await this.writeTags(client, run.runId, run.tags);
@@ -228,7 +185,7 @@ export class PostgresRunStorage implements RunStorage {
     await this.ready();
     return this.withClient(`reading run '${runId}'`, async (client) => {
       const { rows } = await client.query<RunRow>(`SELECT * FROM ${this.s}.runs WHERE run_id = $1`, [runId]);
-      return rows[0] && toRecord(rows[0]);
+      return rows[0] && recordFromRow(rows[0], parsed);
     });
   }
 
@@ -248,26 +205,18 @@ export class PostgresRunStorage implements RunStorage {
     await this.ready();
     if (filter.status?.length === 0) return [];
     return this.withClient('listing runs', async (client) => {
-      const where: string[] = [];
       const params: unknown[] = [];
       const param = (value: unknown) => {
         params.push(value);
         return `$${params.length}`;
       };
-      if (filter.status) where.push(`status = ANY(${param(filter.status)}::text[])`);
-      if (filter.pipeline !== undefined) where.push(`pipeline = ${param(filter.pipeline)}`);
-      for (const [key, value] of Object.entries(filter.tags ?? {})) {
-        where.push(
-          `run_id IN (SELECT run_id FROM ${this.s}.run_tags WHERE key = ${param(key)} AND value = ${param(value)})`,
-        );
-      }
-      if (filter.updatedSince !== undefined) where.push(`updated_at >= ${param(filter.updatedSince)}`);
+      const where = runFilterConditions(filter, param, `${this.s}.run_tags`);
       const { rows } = await client.query<RunRow>(
         `SELECT * FROM ${this.s}.runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY created_at DESC, run_id DESC LIMIT ${param(filter.limit ?? 100)}`,
         params,
       );
-      return rows.map(toRecord);
+      return rows.map((row) => recordFromRow(row, parsed));
     });
   }
 

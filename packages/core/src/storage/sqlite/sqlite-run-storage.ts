@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { NotFoundError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
+import { RUN_COLUMNS, type RunRow, recordFromRow, runFilterConditions, runRowValues } from '../run-rows.js';
 import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
 import { migrateSqlite } from './migrations.js';
 
@@ -26,38 +27,7 @@ interface EventStatements {
   read: Database.Statement;
 }
 
-interface RunRow {
-  run_id: string;
-  pipeline: string;
-  status: string;
-  run_config: string;
-  plan: string;
-  tags: string;
-  parent_run_id: string | null;
-  root_run_id: string | null;
-  created_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  updated_at: number;
-}
-
-function toRecord(row: RunRow): RunRecord {
-  const run: RunRecord = {
-    runId: row.run_id,
-    pipeline: row.pipeline,
-    status: row.status as RunStatus,
-    runConfig: JSON.parse(row.run_config),
-    plan: JSON.parse(row.plan),
-    tags: JSON.parse(row.tags),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.parent_run_id !== null) run.parentRunId = row.parent_run_id;
-  if (row.root_run_id !== null) run.rootRunId = row.root_run_id;
-  if (row.started_at !== null) run.startedAt = row.started_at;
-  if (row.ended_at !== null) run.endedAt = row.ended_at;
-  return run;
-}
+const parseJson = (column: unknown) => JSON.parse(column as string);
 
 /**
  * Run storage in one SQLite file (WAL mode): the default for a single machine. Several processes may share
@@ -130,23 +100,8 @@ export class SqliteRunStorage implements RunStorage {
       db.transaction(() => {
         const existing = db.prepare('SELECT 1 FROM runs WHERE run_id = ?').get(run.runId);
         if (existing) throw new StorageError(`run '${run.runId}' already exists in ${this.file}`);
-        db.prepare(
-          `INSERT INTO runs (run_id, pipeline, status, run_config, plan, tags, parent_run_id, root_run_id,
-             created_at, started_at, ended_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          run.runId,
-          run.pipeline,
-          run.status,
-          JSON.stringify(run.runConfig ?? null),
-          JSON.stringify(run.plan),
-          JSON.stringify(run.tags),
-          run.parentRunId ?? null,
-          run.rootRunId ?? null,
-          run.createdAt,
-          run.startedAt ?? null,
-          run.endedAt ?? null,
-          run.updatedAt,
+        db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+          ...runRowValues(run),
         );
         this.writeTags(db, run.runId, run.tags);
       }).immediate();
@@ -190,7 +145,7 @@ export class SqliteRunStorage implements RunStorage {
   async getRun(runId: string): Promise<RunRecord | undefined> {
     return this.run(`reading run '${runId}'`, (db) => {
       const row = db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
-      return row && toRecord(row);
+      return row && recordFromRow(row, parseJson);
     });
   }
 
@@ -205,29 +160,20 @@ export class SqliteRunStorage implements RunStorage {
 
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     return this.run('listing runs', (db) => {
-      const where: string[] = [];
+      if (filter.status?.length === 0) return [];
       const params: unknown[] = [];
-      if (filter.status) {
-        if (filter.status.length === 0) return [];
-        where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
-        params.push(...filter.status);
-      }
-      if (filter.pipeline !== undefined) {
-        where.push('pipeline = ?');
-        params.push(filter.pipeline);
-      }
-      for (const [key, value] of Object.entries(filter.tags ?? {})) {
-        where.push('run_id IN (SELECT run_id FROM run_tags WHERE key = ? AND value = ?)');
-        params.push(key, value);
-      }
-      if (filter.updatedSince !== undefined) {
-        where.push('updated_at >= ?');
-        params.push(filter.updatedSince);
-      }
+      const where = runFilterConditions(
+        filter,
+        (value) => {
+          params.push(value);
+          return '?';
+        },
+        'run_tags',
+      );
       const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY created_at DESC, rowid DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[];
-      return rows.map(toRecord);
+      return rows.map((row) => recordFromRow(row, parseJson));
     });
   }
 
