@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Instance, parseInstanceConfig } from '@stepwise/core';
+import { Instance, loadPlugins, parseInstanceConfig } from '@stepwise/core';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { dropSchema, randomSchemaName } from '../setup/postgres.js';
@@ -87,6 +87,7 @@ describe('stepwise.yaml from the chart', () => {
     expect(doc.runCoordinator).toEqual({ queued: { maxConcurrentRuns: 3 } });
     expect(doc.computeLogs).toEqual({ memory: {} });
     expect(doc.storage).toEqual({ postgres: { url: '__STEPWISE_POSTGRES_URL__' } });
+    await loadPlugins(['@stepwise/executor-queue']);
     expect(() => parseInstanceConfig(doc, { home: tmp })).not.toThrow();
   });
 });

@@ -3,25 +3,15 @@
 // docs/deploy/kubernetes.md says what these show: a step shorter than the grace period finishes on the draining
 // worker (not ready, still alive, exit 0); a longer one is SIGKILLed with its worker and re-run on another worker
 // once its lock expires.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { executePipeline, type RunResult } from '@stepwise/core';
-import {
-  deletePrefix,
-  freePort,
-  isRunning,
-  killOnExit,
-  STEPWISE_CLI,
-  stopProcess,
-  waitForWorkers,
-  waitUntil,
-  within,
-} from '@stepwise/testing';
+import { deletePrefix, freePort, isRunning, stopProcess, waitForWorkers, waitUntil, within } from '@stepwise/testing';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { longStep } from '../fixtures/queue-pipelines.js';
 import { find, flagValues, mainContainer, RELEASE, ROOT, render } from './chart.js';
+import { type CliProcess, killStarted, startCli, withFlag } from './cli-process.js';
 
 const redisUrl = inject('redisUrl');
 const FIXTURE = join(ROOT, 'test/fixtures/queue-pipelines.ts');
@@ -29,7 +19,6 @@ const LOCK_MS = 2_000;
 
 let prefix: string;
 let tmp: string;
-const procs: ChildProcess[] = [];
 
 beforeEach(() => {
   prefix = `drain-${Math.random().toString(36).slice(2, 10)}`;
@@ -37,7 +26,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await Promise.all(procs.splice(0).map((p) => stopProcess(p, { ask: 'SIGKILL' })));
+  await killStarted();
   await deletePrefix(redisUrl, prefix);
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -61,32 +50,16 @@ async function chartWorkerArgs(grace: number): Promise<string[]> {
   return mainContainer(deployment).args;
 }
 
-interface Pod {
+interface Pod extends CliProcess {
   name: string;
-  proc: ChildProcess;
   port: number;
-  output: () => string;
 }
 
 /** Starts the chart's worker command as its container would (REDIS_URL from the Secret), with the test's file. */
 async function startPod(args: string[], name: string): Promise<Pod> {
   const port = await freePort();
-  const argv = args.map((a, i) =>
-    args[i - 1] === '-f' ? FIXTURE : args[i - 1] === '--metrics-port' ? String(port) : a,
-  );
-  const proc = spawn(process.execPath, [STEPWISE_CLI, ...argv, '--name', name], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, REDIS_URL: redisUrl, STEPWISE_LOG_LEVEL: 'info' },
-  });
-  killOnExit(proc);
-  procs.push(proc);
-  let out = '';
-  const collect = (d: Buffer) => {
-    out += d.toString();
-  };
-  proc.stdout?.on('data', collect);
-  proc.stderr?.on('data', collect);
-  return { name, proc, port, output: () => out };
+  const argv = withFlag(withFlag(args, '-f', FIXTURE), '--metrics-port', String(port));
+  return { ...startCli([...argv, '--name', name], { REDIS_URL: redisUrl }), name, port };
 }
 
 /** The kubelet's end of a pod: SIGTERM, SIGKILL after the grace period. Resolves with how it ended and when. */
