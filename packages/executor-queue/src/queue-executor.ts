@@ -31,7 +31,11 @@ export class QueueExecutor implements Executor {
   /** Since this executor was made: BullMQ jobs added, and steps that went in another step's job as its peers. */
   readonly stats: QueueStats = { jobsAdded: 0, bundledSteps: 0 };
 
-  constructor(options: QueueExecutorOptions = {}) {
+  /** @param clock the time of the run's timeouts and watchdog (default Date.now): tests move it. */
+  constructor(
+    options: QueueExecutorOptions = {},
+    private readonly clock: { now: () => number } = { now: Date.now },
+  ) {
     this.options = resolveQueueOptions(options);
   }
 
@@ -94,6 +98,7 @@ export class QueueExecutor implements Executor {
       queueConnection,
       runIO: this.runIO(ctx.instance),
       stats: this.stats,
+      now: this.clock.now,
       onSlots: (slots) => {
         this.slots = slots;
       },

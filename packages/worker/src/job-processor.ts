@@ -49,6 +49,8 @@ export interface JobProcessorDeps {
   metrics?: WorkerMetrics;
   /** Adds a job (members this worker will not run, when it drains) to one of the queues it serves. */
   enqueue?: (queue: string, data: StepJobData) => Promise<void>;
+  /** The clock of the peers' lock checks and of `RunningStep.startedAt`. Default Date.now. */
+  now?: () => number;
 }
 
 /**
@@ -181,7 +183,8 @@ export class JobProcessor {
   ): Promise<void> {
     const { deps } = this;
     const peers = data.peers ?? [];
-    let checkedAt = Date.now();
+    const now = deps.now ?? Date.now;
+    let checkedAt = now();
     for (const [i, peer] of peers.entries()) {
       const one: StepJobData = { ...data, attempt, task: peer, chain: undefined, peers: undefined };
       if (this.canceledRuns.has(data.runId)) {
@@ -199,12 +202,12 @@ export class JobProcessor {
         );
         continue;
       }
-      if (Date.now() - checkedAt >= PEER_LOCK_CHECK_MS) {
+      if (now() - checkedAt >= PEER_LOCK_CHECK_MS) {
         if (!(await ownsJob())) {
           deps.logger.warn({ runId: data.runId, jobId: job.id }, 'lost the job lock; leaving the rest of its peers');
           return;
         }
-        checkedAt = Date.now();
+        checkedAt = now();
       }
       if (this.draining && deps.enqueue) {
         // Draining: the peers not started yet go back to the queue, each a job of its own.
@@ -227,7 +230,7 @@ export class JobProcessor {
     const stepKey = data.task.key;
     const controller = new AbortController();
     const slot = `${runId}\0${stepKey}\0${attempt}`;
-    this.running.set(slot, { runId, stepKey, attempt, startedAt: Date.now(), controller });
+    this.running.set(slot, { runId, stepKey, attempt, startedAt: (deps.now ?? Date.now)(), controller });
     const logger = deps.logger.child({ runId, stepKey, attempt });
     const labels = { queue, op: data.task.op };
     deps.metrics?.started(labels);

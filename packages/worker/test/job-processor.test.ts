@@ -1,5 +1,5 @@
 // The job processor on a real Redis, without a BullMQ worker around it: what the steps of one job share.
-import { buildPlan, encodeValue, op, pipeline, type StepTask, type StepwiseEvent } from '@stepwise/core';
+import { buildPlan, buildStepTask, encodeValue, op, pipeline, type StepTask, type StepwiseEvent } from '@stepwise/core';
 import {
   decodeEventEntry,
   EventPublisher,
@@ -48,8 +48,13 @@ afterAll(async () => {
   data.disconnect();
 });
 
-function processorFor(definitions: ReturnType<typeof pipeline>, publisher: EventPublisher): JobProcessor {
+function processorFor(
+  definitions: ReturnType<typeof pipeline>,
+  publisher: EventPublisher,
+  now?: () => number,
+): JobProcessor {
   return new JobProcessor({
+    now,
     definitions: { file: 'test', source: 'test', pipelines: new Map([[definitions.name, definitions]]), schedules: [] },
     redis,
     data,
@@ -68,6 +73,12 @@ async function eventsOf(runId: string): Promise<StepwiseEvent[]> {
 const twice = op({ name: 'twice', ins: { x: z.number() }, out: z.number(), compute: (_c, { x }) => x * 2 });
 const one = op({ name: 'one', out: z.number(), compute: () => 1 });
 const reads = pipeline({ name: 'readsInline', build: () => void twice({ x: one() }) });
+const ones = pipeline({
+  name: 'peersUnit',
+  build: () => {
+    for (let i = 0; i < 6; i++) one.as(`one_${i}`)();
+  },
+});
 
 describe('JobProcessor', () => {
   it('reads an input from the job (inline, keyed as inlineKey says) without going to Redis', async () => {
@@ -150,5 +161,42 @@ describe('JobProcessor', () => {
     expect(events.filter((e) => e.type === 'STEP_SUCCESS').map((e) => e.stepKey)).toEqual(tasks.map((t) => t.key));
     const io = new RedisIOManager(redis, { prefix: keys.prefix });
     expect(await io.load({ runId, step: 'grow_4', output: 'result' })).toBe(`${BIG}yyyyy`);
+  });
+
+  it("stops a job's peers once its lock is lost, checked at most every second by the processor's clock", async () => {
+    const runId = `run-peers-${Date.now()}`;
+    const plan = buildPlan(ones, {});
+    const tasks = plan.steps.map((step) => buildStepTask(runId, step, {}));
+    const [lead, ...peers] = tasks as [StepTask, ...StepTask[]];
+    const job: StepJobData = {
+      v: WIRE_VERSION,
+      runId,
+      pipeline: ones.name,
+      fingerprint: plan.fingerprint,
+      attempt: 1,
+      task: lead,
+      resources: {},
+      io: { kind: 'redis' },
+      peers,
+    };
+    // Each reading of the clock moves it by 600 ms: it is read when a step starts and before each peer. The lock
+    // is then checked before the second peer (1,200 ms after the first check point) and found lost.
+    let clock = 0;
+    let checks = 0;
+    const processor = processorFor(ones, new EventPublisher(data, keys), () => (clock += 600));
+    const owns = async () => {
+      checks++;
+      return false;
+    };
+    await processor.process(
+      { id: 'job-peers', data: encodeJobData(job), stalledCounter: 0 } as unknown as Job,
+      'default',
+      owns,
+    );
+    const events = await eventsOf(runId);
+    const ran = events.filter((e) => e.type === 'STEP_SUCCESS' || e.type === 'STEP_FAILURE').map((e) => e.stepKey);
+    expect(checks).toBe(1);
+    expect(ran).toEqual(['one_0', 'one_1']);
+    expect(processor.running.size).toBe(0);
   });
 });
