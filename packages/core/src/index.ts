@@ -125,19 +125,29 @@ export { KindRegistry, nullAsEmpty } from './plugins/kind-registry.js';
 export {
   type ComputeLogsKind,
   type ConfigContext,
+  type ConfigSection,
   defineExecutor,
   defineInstancePart,
   definePlugin,
+  defineSection,
   type ExecutorKind,
   type InstanceContext,
   type InstancePartKind,
   type IOManagerKind,
+  readSection,
   type StepwisePlugin,
   type StorageKind,
 } from './plugins/kinds.js';
 export { type KindSlot, KNOWN_PACKAGES, type KnownPackage } from './plugins/known-packages.js';
-export { loadPlugin, loadPlugins, loadPluginsFor } from './plugins/load-plugins.js';
-export { computeLogKinds, executorKinds, ioKinds, registerPlugin, storageKinds } from './plugins/registry.js';
+export { loadPlugin, loadPlugins, loadPluginsFor, loadPluginsForSections } from './plugins/load-plugins.js';
+export {
+  computeLogKinds,
+  configSections,
+  executorKinds,
+  ioKinds,
+  registerPlugin,
+  storageKinds,
+} from './plugins/registry.js';
 export { type CancelRunOptions, type CancelRunResult, cancelRun, waitForRunEnd } from './runs/cancel-run.js';
 export {
   isOrphaned,

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { ConfigError, LoadError } from '../errors/index.js';
 import { nullAsEmpty } from '../plugins/kind-registry.js';
 import type { ConfigContext } from '../plugins/kinds.js';
-import { loadPlugin, loadPluginsFor } from '../plugins/load-plugins.js';
-import { computeLogKinds, executorKinds, ioKinds, storageKinds } from '../plugins/registry.js';
+import { KNOWN_PACKAGES } from '../plugins/known-packages.js';
+import { loadPlugin, loadPluginsFor, loadPluginsForSections } from '../plugins/load-plugins.js';
+import { computeLogKinds, configSections, executorKinds, ioKinds, storageKinds } from '../plugins/registry.js';
 import { isPlainObject } from './deep-merge.js';
 import { formatZodIssues } from './format-issues.js';
 import { parseYaml } from './load-yaml.js';
@@ -56,6 +57,8 @@ export interface InstanceConfig {
   computeLogs: ComputeLogsConfig;
   runCoordinator: RunCoordinatorConfig;
   execution: ExecutionDefaults;
+  /** The sections plugins own (see ConfigSection, readSection), as their schemas parsed them; present when given. */
+  sections?: Record<string, unknown>;
 }
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -81,8 +84,29 @@ const runCoordinatorSchema = z.strictObject({
 /** The kind each block takes when stepwise.yaml leaves it out. */
 const DEFAULT_KINDS = { storage: 'sqlite', io: 'fs', computeLogs: 'fs' } as const;
 
+/** The sections known packages own, by name, while the package is not loaded: naming one says where it comes from. */
+function unloadedSections(): Record<string, z.ZodType> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const known of KNOWN_PACKAGES) {
+    for (const name of known.sections ?? []) {
+      if (configSections().has(name)) continue;
+      const message = `the '${name}' section comes from ${known.package}, which is not loaded: register its plugin first (registerPlugin(plugin) with the plugin it exports, or loadPlugins(['${known.package}']))`;
+      shape[name] = z
+        .unknown()
+        .superRefine((_, ctx) => ctx.addIssue({ code: 'custom', message }))
+        .optional();
+    }
+  }
+  return shape;
+}
+
 function buildSchema(context: ConfigContext) {
+  const sections = Object.fromEntries(
+    [...configSections().values()].map((section) => [section.name, nullAsEmpty(section.schema).optional()]),
+  );
   return z.strictObject({
+    ...unloadedSections(),
+    ...sections,
     plugins: z.array(nonEmpty).optional(),
     storage: storageKinds.blockSchema('one', context).optional(),
     io: ioKinds.blockSchema('one', context).optional(),
@@ -93,22 +117,23 @@ function buildSchema(context: ConfigContext) {
 }
 
 // zod compiles a schema on its first parse: building one per call made parsing ten times slower.
-const schemas = new Map<string, { blocks: z.ZodType[]; schema: ReturnType<typeof buildSchema> }>();
+const schemas = new Map<string, { parts: unknown[]; schema: ReturnType<typeof buildSchema> }>();
 
-/** The schema of `stepwise.yaml` as written, derived from the kinds registered now. */
+/** The schema of `stepwise.yaml` as written, derived from the kinds and sections registered now. */
 function instanceConfigSchema(context: ConfigContext) {
-  const blocks = [
+  const parts = [
     storageKinds.blockSchema('one', context),
     ioKinds.blockSchema('one', context),
     computeLogKinds.blockSchema('one', context),
     executorKinds.blockSchema('any'),
+    ...configSections().values(),
   ];
   const key = `${context.home}\0${context.baseDir}`;
   const cached = schemas.get(key);
-  if (cached?.blocks.every((b, i) => b === blocks[i])) return cached.schema;
+  if (cached?.parts.length === parts.length && cached.parts.every((b, i) => b === parts[i])) return cached.schema;
   const schema = buildSchema(context);
   if (schemas.size >= 16) schemas.clear();
-  schemas.set(key, { blocks, schema });
+  schemas.set(key, { parts, schema });
   return schema;
 }
 
@@ -122,6 +147,8 @@ export interface InstanceConfigInput {
   computeLogs?: KindBlockInput;
   runCoordinator?: z.input<typeof runCoordinatorSchema> | null;
   execution?: KindBlockInput;
+  /** The sections plugins own. */
+  [section: string]: unknown;
 }
 
 export interface ParseInstanceConfigOptions {
@@ -186,6 +213,9 @@ export function parseInstanceConfig(input: unknown, options: ParseInstanceConfig
     execution: raw.execution ?? {},
   };
   if (raw.plugins) config.plugins = raw.plugins.map((p) => (isPath(p) ? resolve(context.baseDir, p) : p));
+  const given = [...configSections().keys()].filter((name) => (raw as Record<string, unknown>)[name] !== undefined);
+  if (given.length > 0)
+    config.sections = Object.fromEntries(given.map((name) => [name, (raw as Record<string, unknown>)[name]]));
   return config;
 }
 
@@ -211,6 +241,7 @@ export async function resolveInstanceConfig(
         throw new ConfigError(what, [{ path: `plugins[${i}]`, message: (error as Error).message }], { cause: error });
       }
     }
+    await loadPluginsForSections(Object.keys(doc), what);
     await loadPluginsFor(
       { storage: doc.storage, io: doc.io, computeLogs: doc.computeLogs, execution: doc.execution },
       what,

@@ -54,6 +54,17 @@ export type IOManagerKind<S extends z.ZodType = z.ZodType> = InstancePartKind<IO
 export type ComputeLogsKind<S extends z.ZodType = z.ZodType> = InstancePartKind<ComputeLogManager, S>;
 
 /**
+ * A top-level section of stepwise.yaml that a plugin owns (e.g. the daemon's `scheduler:`), validated by its own
+ * schema, defaults applied. Read it back with {@link readSection}.
+ */
+export interface ConfigSection<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly description: string;
+  /** The section as written. YAML's `name:` with no value reads as `{}`. */
+  readonly schema: S;
+}
+
+/**
  * What a package (or a module named in stepwise.yaml's `plugins`) provides. Export it as `plugin`; Stepwise
  * registers it when it loads the module, or call {@link registerPlugin} yourself.
  */
@@ -64,6 +75,8 @@ export interface StepwisePlugin {
   readonly storage?: readonly StorageKind[];
   readonly io?: readonly IOManagerKind[];
   readonly computeLogs?: readonly ComputeLogsKind[];
+  /** Top-level sections of stepwise.yaml it owns. */
+  readonly sections?: readonly ConfigSection[];
   /** Adds the package's `stepwise` commands. Actions throw StepwiseErrors for misuse (exit 2). */
   registerCommands?(program: Command): void | Promise<void>;
 }
@@ -76,6 +89,19 @@ export function defineExecutor<S extends z.ZodType>(kind: ExecutorKind<S>): Exec
 /** Identity, for type inference (see {@link defineExecutor}). */
 export function defineInstancePart<T, S extends z.ZodType>(kind: InstancePartKind<T, S>): InstancePartKind<T, S> {
   return kind;
+}
+
+/** Identity, for type inference (see {@link defineExecutor}). */
+export function defineSection<S extends z.ZodType>(section: ConfigSection<S>): ConfigSection<S> {
+  return section;
+}
+
+/** A plugin's section of a resolved stepwise.yaml, as its schema parsed it; undefined when the file leaves it out. */
+export function readSection<S extends z.ZodType>(
+  config: InstanceConfig,
+  section: ConfigSection<S>,
+): z.output<S> | undefined {
+  return config.sections?.[section.name] as z.output<S> | undefined;
 }
 
 /** Identity, for type checking a plugin object. */

@@ -6,6 +6,8 @@ export interface KnownPackage {
   readonly package: string;
   /** Kinds it registers, by config block. */
   readonly kinds?: Partial<Record<KindSlot, readonly string[]>>;
+  /** Top-level sections of stepwise.yaml it owns. */
+  readonly sections?: readonly string[];
   /** Top-level `stepwise` commands it adds, with their one-line descriptions (for help before it is loaded). */
   readonly commands?: Readonly<Record<string, string>>;
 }
@@ -22,6 +24,7 @@ export const KNOWN_PACKAGES: readonly KnownPackage[] = [
   },
   {
     package: '@stepwise/daemon',
+    sections: ['runLauncher', 'runMonitoring', 'scheduler'],
     commands: {
       daemon: 'run the run queue, run monitoring and the scheduler',
       submit: 'queue a run for the daemon',
@@ -43,6 +46,11 @@ export function providerOf(slot: KindSlot, kind: string): string | undefined {
 /** Kinds of `slot` that known packages provide. */
 export function knownKinds(slot: KindSlot): string[] {
   return KNOWN_PACKAGES.flatMap((p) => p.kinds?.[slot] ?? []);
+}
+
+/** The known package that owns the stepwise.yaml section `name`, if any. */
+export function sectionProviderOf(name: string): string | undefined {
+  return KNOWN_PACKAGES.find((p) => p.sections?.includes(name))?.package;
 }
 
 /** The known package that adds the top-level command `name`, if any. */

@@ -4,8 +4,8 @@ import { isPlainObject } from '../config/deep-merge.js';
 import { ConfigError, LoadError } from '../errors/index.js';
 import { installHooks } from '../location/load-definitions.js';
 import type { StepwisePlugin } from './kinds.js';
-import { type KindSlot, providerOf } from './known-packages.js';
-import { computeLogKinds, executorKinds, ioKinds, registerPlugin, storageKinds } from './registry.js';
+import { type KindSlot, providerOf, sectionProviderOf } from './known-packages.js';
+import { computeLogKinds, configSections, executorKinds, ioKinds, registerPlugin, storageKinds } from './registry.js';
 
 const loading = new Map<string, Promise<StepwisePlugin>>();
 
@@ -78,17 +78,25 @@ export async function loadPluginsFor(blocks: Partial<Record<KindSlot, unknown>>,
     for (const kind of Object.keys(block)) {
       const provider = providerOf(slot, kind);
       if (provider === undefined || registries[slot].get(kind)) continue;
-      try {
-        await loadPlugin(provider);
-      } catch (error) {
-        const reason = (error as Error).message.replace(/^could not load the plugin '[^']+': /, '');
-        throw new ConfigError(what, [
-          {
-            path: `${slot}.${kind}`,
-            message: `the '${kind}' ${registries[slot].noun} comes from ${provider}: ${reason}`,
-          },
-        ]);
-      }
+      await loadProvider(provider, `${slot}.${kind}`, `the '${kind}' ${registries[slot].noun}`, what);
     }
+  }
+}
+
+/** Loads the known packages that own the top-level stepwise.yaml sections `names` (see loadPluginsFor). */
+export async function loadPluginsForSections(names: readonly string[], what = 'config'): Promise<void> {
+  for (const name of names) {
+    const provider = sectionProviderOf(name);
+    if (provider === undefined || configSections().has(name)) continue;
+    await loadProvider(provider, name, `the '${name}' section`, what);
+  }
+}
+
+async function loadProvider(provider: string, path: string, thing: string, what: string): Promise<void> {
+  try {
+    await loadPlugin(provider);
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^could not load the plugin '[^']+': /, '');
+    throw new ConfigError(what, [{ path, message: `${thing} comes from ${provider}: ${reason}` }]);
   }
 }

@@ -1,6 +1,13 @@
 import { corePlugin } from './core-plugin.js';
 import { KindRegistry } from './kind-registry.js';
-import type { ComputeLogsKind, ExecutorKind, IOManagerKind, StepwisePlugin, StorageKind } from './kinds.js';
+import type {
+  ComputeLogsKind,
+  ConfigSection,
+  ExecutorKind,
+  IOManagerKind,
+  StepwisePlugin,
+  StorageKind,
+} from './kinds.js';
 
 /** Executors: `execution` in run configs and stepwise.yaml, `--executor`. */
 export const executorKinds = new KindRegistry<ExecutorKind>('execution', 'executor', () => corePlugin.executors ?? []);
@@ -16,10 +23,16 @@ export const computeLogKinds = new KindRegistry<ComputeLogsKind>(
 );
 
 const plugins = new Set<StepwisePlugin>();
+const sections = new Map<string, ConfigSection>();
+
+/** The top-level stepwise.yaml sections plugins registered, by name. */
+export function configSections(): ReadonlyMap<string, ConfigSection> {
+  return sections;
+}
 
 /**
  * Registers what a plugin provides: its executor, storage, IO manager and compute log kinds (a kind of the same
- * name, core's included, is replaced). Registering the same plugin object again does nothing.
+ * name, core's included, is replaced) and its stepwise.yaml sections. Registering the same plugin object again does nothing.
  */
 export function registerPlugin(plugin: StepwisePlugin): void {
   if (plugins.has(plugin)) return;
@@ -28,4 +41,5 @@ export function registerPlugin(plugin: StepwisePlugin): void {
   for (const k of plugin.storage ?? []) storageKinds.register(k);
   for (const k of plugin.io ?? []) ioKinds.register(k);
   for (const k of plugin.computeLogs ?? []) computeLogKinds.register(k);
+  for (const section of plugin.sections ?? []) sections.set(section.name, section);
 }

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runStorageContract } from '@stepwise/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Instance, loadInstanceConfig } from '../src/index.js';
-import { JsonFileRunStorage } from './fixtures/test-plugin.js';
+import { ConfigError, Instance, loadInstanceConfig, parseInstanceConfig, readSection } from '../src/index.js';
+import { greetingSection, JsonFileRunStorage } from './fixtures/test-plugin.js';
 
 // A storage backend added without editing core: the test plugin's, loaded from stepwise.yaml's `plugins`.
 const PLUGIN = resolve(fileURLToPath(new URL('./fixtures/test-plugin.ts', import.meta.url)));
@@ -35,5 +35,32 @@ describe('a storage backend from a plugin', () => {
     await expect(
       Instance.fromConfig({ plugins: [PLUGIN], storage: { jsonFile: { file: 5 } } } as never, { home }),
     ).rejects.toThrow(/storage\.jsonFile\.file: expected string, got number/);
+  });
+});
+
+describe("a plugin's own section of stepwise.yaml", () => {
+  it('is validated by its schema, defaults applied, and read back typed', async () => {
+    const home = mkdtempSync(join(root, 'home-'));
+    writeFileSync(join(home, 'stepwise.yaml'), `plugins: [${JSON.stringify(PLUGIN)}]\ngreeting: { times: 3 }\n`);
+    const config = await loadInstanceConfig(home);
+    expect(readSection(config, greetingSection)).toEqual({ text: 'hello', times: 3 });
+    expect(readSection(parseInstanceConfig({}, { home }), greetingSection)).toBeUndefined();
+    expect(() => parseInstanceConfig({ greeting: { times: 0, txt: 'x' } }, { home })).toThrow(
+      /greeting\.times: .*\n.*greeting\.txt: unknown key/,
+    );
+  });
+
+  it("names the package of a known package's section, and the unknown ones", async () => {
+    const home = mkdtempSync(join(root, 'home-'));
+    writeFileSync(join(home, 'stepwise.yaml'), 'scheduler: { tickIntervalMs: 1000 }\n');
+    const error = await loadInstanceConfig(home).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      {
+        path: 'scheduler',
+        message: expect.stringMatching(/comes from @stepwise\/daemon: .*npm install @stepwise\/daemon/),
+      },
+    ]);
+    expect(() => parseInstanceConfig({ schedular: {} }, { home: root })).toThrow(/schedular: unknown key/);
   });
 });
