@@ -1,6 +1,6 @@
 import type { StepwiseEvent } from '../events/events.js';
 import type { ExecutionPlan, PlanStep, StepTask } from '../plan/plan.js';
-import { evaluateStep } from './step-inputs.js';
+import { evaluateStep, type RunGraph } from './step-inputs.js';
 import { addDependent, hasProduced, isTerminal, producedOutput, type StepNode, type StepStatus } from './step-node.js';
 
 /**
@@ -8,7 +8,7 @@ import { addDependent, hasProduced, isTerminal, producedOutput, type StepNode, t
  * Every executor drives one; replaying a stored event log rebuilds it (coordinator recovery).
  * Costs O(1) per event plus the dependents it releases, so 100,000-step runs stay cheap.
  */
-export class RunState {
+export class RunState implements RunGraph {
   readonly steps = new Map<string, StepNode>();
   canceling = false;
   /** Plan steps copied per item of a dynamic output (the others are found through their node). */
