@@ -46,6 +46,8 @@ export { runConfigSchema } from './config/run-config-schema.js';
 export * from './definitions/index.js';
 export * from './errors/index.js';
 export * from './events/events.js';
+export { finishCompiledRunIfDone, getOrCreateCompiledRun, safeRunId } from './execution/compiled-run.js';
+export { type CompiledStepResult, executeCompiledStep } from './execution/execute-compiled-step.js';
 export { type ExecuteOptions, executePipeline, runEvents, startRun } from './execution/execute-pipeline.js';
 export { executeStep, StepAbortedError } from './execution/execute-step.js';
 export {
@@ -117,6 +119,15 @@ export type { ComputeLogManager } from './logs/compute-log-manager.js';
 export { FsComputeLogManager } from './logs/fs-compute-log-manager.js';
 export { MemoryComputeLogManager } from './logs/memory-compute-log-manager.js';
 export { type BuildPlanOptions, buildPlan } from './plan/build-plan.js';
+export {
+  COMPILED_PLAN_KIND,
+  type CompiledPlan,
+  canonicalJson,
+  EXIT_SKIPPED,
+  MAPPING_KEY_ENV,
+  parseCompiledPlan,
+  readCompiledPlan,
+} from './plan/compiled-plan.js';
 export type * from './plan/plan.js';
 export { renderPlanDot, renderPlanJson, renderPlanText } from './plan/render.js';
 export { type StepGraphLike, selectSteps } from './plan/select.js';

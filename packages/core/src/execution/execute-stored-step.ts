@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { redactEvent } from '../config/redact.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { makeEvent, type StepwiseEvent, serializeError } from '../events/events.js';
@@ -26,12 +27,22 @@ export interface ExecuteStoredStepOptions {
    * Default false: a step of changed code belongs in a re-execution.
    */
   allowChangedCode?: boolean;
+  /**
+   * Make one attempt only: a failure the op's retry policy would retry ends as `UP_FOR_RETRY` (recorded so), for a
+   * scheduler that runs retries itself (Airflow's task retries). Default false: retries run here.
+   */
+  singleAttempt?: boolean;
+  /**
+   * A step the run's state skips (an optional input not produced upstream) is recorded STEP_SKIPPED and answered
+   * with status `SKIPPED`, for a scheduler that runs every task. Default false: asking to run it is a UsageError.
+   */
+  recordSkip?: boolean;
 }
 
 export interface StoredStepResult {
   runId: string;
   stepKey: string;
-  status: 'SUCCESS' | 'FAILURE' | 'CANCELED';
+  status: 'SUCCESS' | 'FAILURE' | 'CANCELED' | 'SKIPPED' | 'UP_FOR_RETRY';
   /** Attempt number of the last attempt made. */
   attempt: number;
 }
@@ -64,7 +75,8 @@ export async function executeStoredStep(
     runner: `process ${process.pid}`,
     allowChangedCode: options.allowChangedCode,
   });
-  const view = replayStoredRun(run.plan, runId, await instance.storage.getEvents(runId));
+  const stored = await instance.storage.getEvents(runId);
+  const view = replayStoredRun(run.plan, runId, stored);
   const node = view.state.steps.get(stepKey);
   if (!node) {
     const template = run.plan.steps.find((s) => s.key === stepKey && s.scope);
@@ -76,6 +88,15 @@ export async function executeStoredStep(
     throw new NotFoundError(`run ${runId} has no step '${stepKey}' (see: stepwise runs show ${runId})`);
   }
   const task = view.state.taskOf(node);
+  if (!task && node.status === 'SKIPPED' && options.recordSkip) {
+    if (!stored.some((e) => e.type === 'STEP_SKIPPED' && e.stepKey === stepKey)) {
+      const reason = node.skipReason ?? 'an upstream output was not produced';
+      await instance.storage.appendEvents([
+        makeEvent('STEP_SKIPPED', runId, { reason }, { stepKey, attempt: node.attempt, message: reason }),
+      ]);
+    }
+    return { runId, stepKey, status: 'SKIPPED', attempt: node.attempt };
+  }
   if (!task) {
     const why =
       node.status === 'SKIPPED'
@@ -90,7 +111,10 @@ export async function executeStoredStep(
   const runtime: StepRuntime = { pipeline, io: instance.io, resources, computeLogs: instance.computeLogs, logger };
   if (options.workerId !== undefined) runtime.workerId = options.workerId;
   const writer = new EventWriter(instance.storage);
-  const emit = (event: StepwiseEvent) => {
+  // URL passwords and values under secret keys are masked in what is stored and printed (the run config's own
+  // secrets never reach here: the stored plan has them masked already).
+  const emit = (raw: StepwiseEvent) => {
+    const event = redactEvent(raw);
     writer.write(event);
     try {
       options.onEvent?.(event);
@@ -116,6 +140,7 @@ export async function executeStoredStep(
     for (;;) {
       const outcome = await executeStep(task, attempt, runtime, { signal, emit, resourceConfig: run.plan.resources });
       if (outcome.status !== 'RETRY') return { runId, stepKey, status: outcome.status, attempt };
+      if (options.singleAttempt) return { runId, stepKey, status: 'UP_FOR_RETRY', attempt };
       try {
         await sleep(outcome.delayMs, undefined, { signal });
       } catch {

@@ -25,6 +25,13 @@ export class MemoryRunStorage implements RunStorage {
     this.events.set(run.runId, []);
   }
 
+  async createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
+    const stored = this.runs.get(run.runId);
+    if (stored) return { created: false, run: copyRun(stored) };
+    await this.createRun(run);
+    return { created: true, run };
+  }
+
   async updateRun(runId: string, patch: RunPatch): Promise<void> {
     const run = this.runs.get(runId);
     if (!run) throw new NotFoundError(`run '${runId}' not found`);

@@ -57,6 +57,11 @@ export interface RunStorage {
   /** Creates or migrates the schema. Idempotent; called by Instance before first use. */
   init(): Promise<void>;
   createRun(run: RunRecord): Promise<void>;
+  /**
+   * Creates `run` unless a run of its id exists, atomically: of several processes racing with the same id, one
+   * creates it and the others get the stored record (`created: false`), which may differ from theirs.
+   */
+  createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }>;
   updateRun(runId: string, patch: RunPatch): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Only the status and last update of a run: cheap enough to poll (cancel requests, heartbeats). */

@@ -149,16 +149,32 @@ export class PostgresRunStorage implements RunStorage {
   }
 
   async createRun(run: RunRecord): Promise<void> {
+    if (!(await this.insertRun(run, `creating run '${run.runId}'`))) {
+      throw new StorageError(`run '${run.runId}' already exists`);
+    }
+  }
+
+  async createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
+    if (await this.insertRun(run, `getting or creating run '${run.runId}'`)) return { created: true, run };
+    // ON CONFLICT waited for a racing insert to commit, so the row is there to read.
+    const stored = await this.getRun(run.runId);
+    if (!stored) throw new StorageError(`run '${run.runId}' was neither created nor found`);
+    return { created: false, run: stored };
+  }
+
+  /** Inserts `run`; false when a run of that id exists. */
+  private async insertRun(run: RunRecord, what: string): Promise<boolean> {
     await this.ready();
-    await this.transaction(`creating run '${run.runId}'`, async (client) => {
+    return this.transaction(what, async (client) => {
       const result = await client.query(
         `INSERT INTO ${this.s}.runs (${RUN_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (run_id) DO NOTHING`,
         runRowValues(run),
       );
-      if (result.rowCount === 0) throw new StorageError(`run '${run.runId}' already exists`);
+      if (result.rowCount === 0) return false;
       await this.writeTags(client, run.runId, run.tags);
+      return true;
     });
   }
 

@@ -96,16 +96,29 @@ export class SqliteRunStorage implements RunStorage {
   }
 
   async createRun(run: RunRecord): Promise<void> {
-    this.run(`creating run '${run.runId}'`, (db) => {
-      db.transaction(() => {
-        const existing = db.prepare('SELECT 1 FROM runs WHERE run_id = ?').get(run.runId);
-        if (existing) throw new StorageError(`run '${run.runId}' already exists in ${this.file}`);
-        db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-          ...runRowValues(run),
-        );
-        this.writeTags(db, run.runId, run.tags);
-      }).immediate();
-    });
+    const { created } = this.insertRun(run, `creating run '${run.runId}'`);
+    if (!created) throw new StorageError(`run '${run.runId}' already exists in ${this.file}`);
+  }
+
+  async createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
+    return this.insertRun(run, `getting or creating run '${run.runId}'`);
+  }
+
+  /** Inserts `run` unless a run of that id exists (under the write lock, so racing processes create one). */
+  private insertRun(run: RunRecord, what: string): { created: boolean; run: RunRecord } {
+    return this.run(what, (db) =>
+      db
+        .transaction(() => {
+          const existing = db.prepare('SELECT * FROM runs WHERE run_id = ?').get(run.runId) as RunRow | undefined;
+          if (existing) return { created: false, run: recordFromRow(existing, parseJson) };
+          db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+            ...runRowValues(run),
+          );
+          this.writeTags(db, run.runId, run.tags);
+          return { created: true, run };
+        })
+        .immediate(),
+    );
   }
 
   private writeTags(db: Database.Database, runId: string, tags: Record<string, string>): void {
