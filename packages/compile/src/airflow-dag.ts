@@ -131,8 +131,10 @@ export function renderAirflowDag(compiled: CompiledPlan, options: AirflowDagOpti
   if (kube) {
     out(
       'def step_arguments(step_key, run_id=RUN_ID, keys_file=None):',
-      '    """The arguments of `stepwise` in a pod: a list, no shell."""',
-      '    args = ["execute-step", "-f", PIPELINE_FILE, "--create-run", "--run-id", run_id, "--step", step_key]',
+      '    """The arguments of `stepwise` in a pod: a list, no shell. A skipped step exits 0 (not every provider',
+      '    version has skip_on_exit_code): the pod succeeds, and the steps after it skip themselves."""',
+      '    args = ["execute-step", "-f", PIPELINE_FILE, "--create-run", "--run-id", run_id, "--step", step_key,',
+      '            "--skip-exit-code", "0"]',
       '    return args + (["--keys-file", keys_file] if keys_file else [])',
       '',
       '',

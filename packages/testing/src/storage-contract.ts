@@ -116,6 +116,14 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
       await expect(storage.updateRun(uid('missing'), { status: 'FAILURE' })).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it('createRunIfAbsent creates a run once and then answers the stored one', async () => {
+      const runId = uid('absent1');
+      const first = await storage.createRunIfAbsent(makeRun(runId, { tags: { n: '1' } }));
+      const second = await storage.createRunIfAbsent(makeRun(runId, { tags: { n: '2' } }));
+      expect(first).toMatchObject({ created: true, run: { runId, tags: { n: '1' } } });
+      expect(second).toMatchObject({ created: false, run: { runId, tags: { n: '1' } } });
+    });
+
     it('refuses to create a run twice and keeps the first one and its events', async () => {
       const runId = uid('twice');
       const run = makeRun(runId, { tags: { first: 'yes' } });
@@ -296,6 +304,19 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
         const runId = uid('idem2');
         await storage.createRun(makeRun(runId));
         expect((await other.getRun(runId))?.runId).toBe(runId);
+      });
+
+      it('createRunIfAbsent: of storage objects racing with one id, one creates the run, the others get it', async () => {
+        const runId = uid('absent');
+        const others = await Promise.all([track(openAnother()), track(openAnother()), track(openAnother())]);
+        await Promise.all(others.map((o) => o.init()));
+        const results = await Promise.all(
+          [storage, ...others].map((s, i) => s.createRunIfAbsent(makeRun(runId, { tags: { writer: `w${i}` } }))),
+        );
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        const winner = results.find((r) => r.created)?.run.tags.writer;
+        for (const r of results) expect(r.run.tags.writer).toBe(winner);
+        expect((await storage.getRun(runId))?.tags.writer).toBe(winner);
       });
 
       it('two storage objects appending concurrently to one run get no duplicate or missing seqs', async () => {
