@@ -403,6 +403,10 @@ describe('commands of other packages', { timeout: 60_000 }, () => {
       expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     }
     expectUsageError(await cli(['daemon', '-f', EXAMPLE]), 'npm install @stepwise/daemon');
-    expectUsageError(await cli(['argo', 'compile']), 'npm install @stepwise/compile');
+    expectUsageError(await cli(['ui']), 'npm install @stepwise/ui');
+    // @stepwise/compile is installed: its command is there, and its own options are checked.
+    const compile = await cli(['argo', 'compile']);
+    expect(compile.code).toBe(2);
+    expect(compile.stderr).toContain("required option '-f, --file <file>' not specified");
   });
 });

@@ -177,7 +177,10 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
     .option('--create-run', 'get or create the run from --plan first (a task of a compiled pipeline; exit 99: skipped)')
     .option('--plan <file>', 'with --create-run: the compiled plan (stepwise airflow|argo compile)')
     .option('--keys-file <file>', "with --create-run: also write a fan-out step's mapping keys (JSON list) here")
-    .option('--mapping-key <key>', 'with --create-run: the copy of a mapped step to run (default $STEPWISE_MAPPING_KEY)')
+    .option(
+      '--mapping-key <key>',
+      'with --create-run: the copy of a mapped step to run (default $STEPWISE_MAPPING_KEY)',
+    )
     .option('--skip-exit-code <code>', 'with --create-run: exit code for a step the run skips (default 99)')
     .action(act((opts) => executeStepCommand(opts)));
 
