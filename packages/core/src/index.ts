@@ -1,3 +1,5 @@
+export { STEPWISE_BIN } from './cli/bin-path.js';
+export { loadRunConfig, parsePositiveInt, parseTags, withInstance } from './cli/options.js';
 export { deepMerge } from './config/deep-merge.js';
 export { formatZodIssues } from './config/format-issues.js';
 export {
@@ -159,6 +161,11 @@ export {
   registerPlugin,
   storageKinds,
 } from './plugins/registry.js';
+export { type EndRunOptions, endRunWithoutCoordinator } from './queue/end-run.js';
+export { LaunchError, type LaunchErrorCode } from './queue/launch-error.js';
+export { MAX_RUNTIME_TAG, PRIORITY_TAG, runPriority } from './queue/run-tags.js';
+export { type StartStoredRunOptions, startStoredRun } from './queue/start-stored-run.js';
+export { type SubmitRunOptions, submitRun } from './queue/submit-run.js';
 export { type CancelRunOptions, type CancelRunResult, cancelRun, waitForRunEnd } from './runs/cancel-run.js';
 export {
   isOrphaned,
@@ -180,4 +187,5 @@ export { EventWriter, type EventWriterOptions } from './storage/event-writer.js'
 export { MemoryRunStorage } from './storage/memory-storage.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';
 export type * from './storage/run-storage.js';
+export { IN_PROGRESS_RUN_STATUSES, RUN_STATUSES, TERMINAL_RUN_STATUSES } from './storage/run-storage.js';
 export { SqliteRunStorage, type SqliteRunStorageOptions } from './storage/sqlite/sqlite-run-storage.js';

@@ -193,7 +193,7 @@ describe('stepwise run', { timeout: 60_000 }, () => {
   it('bad usage exits 2', async () => {
     const r = await cli(['run']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("'-f, --file <file>'");
+    expect(r.stderr).toContain('give the pipeline file with -f FILE');
     expect((await cli(['run', '-f', EXAMPLE, '--executor', 'nowhere'])).code).toBe(2);
     expect((await cli(['no-such-command'])).code).toBe(2);
   });
@@ -402,7 +402,6 @@ describe('commands of other packages', { timeout: 60_000 }, () => {
     for (const name of ['worker', 'workers', 'daemon', 'submit', 'schedule', 'ui', 'airflow', 'argo']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     }
-    expectUsageError(await cli(['daemon', '-f', EXAMPLE]), 'npm install @stepwise/daemon');
     expectUsageError(await cli(['ui']), 'npm install @stepwise/ui');
     // @stepwise/compile is installed: its command is there, and its own options are checked.
     const compile = await cli(['argo', 'compile']);

@@ -64,6 +64,29 @@ describe('loadInstanceConfig', () => {
     });
   });
 
+  it('reads runCoordinator.queued of SPEC §6, and refuses value with perUniqueValue', async () => {
+    const h = home(`
+runCoordinator:
+  queued: { maxConcurrentRuns: 3, dequeueIntervalMs: 200,
+            tagConcurrencyLimits: [ { key: team, value: ml, limit: 2 }, { key: tenant, perUniqueValue: true, limit: 1 } ] }
+`);
+    expect((await loadInstanceConfig(h)).runCoordinator.queued).toEqual({
+      maxConcurrentRuns: 3,
+      dequeueIntervalMs: 200,
+      tagConcurrencyLimits: [
+        { key: 'team', value: 'ml', limit: 2 },
+        { key: 'tenant', perUniqueValue: true, limit: 1 },
+      ],
+    });
+    await expect(
+      loadInstanceConfig(
+        home(
+          'runCoordinator: { queued: { tagConcurrencyLimits: [ { key: a, value: b, perUniqueValue: true, limit: 1 } ] } }',
+        ),
+      ),
+    ).rejects.toThrow(/tagConcurrencyLimits\[0\]: give value or perUniqueValue, not both/);
+  });
+
   it('takes the home from $STEPWISE_HOME, then ./.stepwise', async () => {
     const h = home();
     process.env.STEPWISE_HOME = h;
@@ -85,12 +108,16 @@ runCoordinator:
 execution:
   queue: { redisUrl: 'redis://10.0.0.1:6379', defaultQueue: io }
 `);
-    expect(await loadInstanceConfig(h)).toEqual({
+    expect(await loadInstanceConfig(h)).toMatchObject({
       storage: { sqlite: { dir: join(h, 'db') } },
       io: { fs: { dir: join(h, '..', 'shared', 'io') } },
       computeLogs: { fs: { dir: '/var/tmp/stepwise-logs' } },
       runCoordinator: {
-        queued: { maxConcurrentRuns: 10, tagConcurrencyLimits: [{ key: 'team', value: 'ml', limit: 2 }] },
+        queued: {
+          maxConcurrentRuns: 10,
+          dequeueIntervalMs: 1_000,
+          tagConcurrencyLimits: [{ key: 'team', value: 'ml', limit: 2 }],
+        },
       },
       execution: { queue: { redisUrl: 'redis://10.0.0.1:6379', defaultQueue: 'io' } },
     });

@@ -11,6 +11,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { StepwiseWorker } from './worker.js';
 
+const DAEMON_PACKAGE = '@stepwise/daemon';
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function positiveInt(name: string) {
@@ -34,7 +36,8 @@ export function registerCommands(program: Command): void {
   program
     .command('worker')
     .description('run steps from Redis queues until SIGTERM (then drain and exit 0)')
-    .requiredOption('-f, --file <file>', 'the definitions file (.ts or .js) the coordinator runs')
+    .option('-f, --file <file>', 'the definitions file (.ts or .js) the coordinator runs')
+    .option('--runs', "run the coordinators the daemon's queue launcher puts on the runs queue, instead of steps")
     .option('-q, --queue <name>', 'a queue to serve (repeatable)', collect)
     .option('--concurrency <n>', 'steps run at once', positiveInt('--concurrency'), 1)
     .option('--redis <url>', 'Redis URL (default $REDIS_URL, else redis://127.0.0.1:6379)')
@@ -56,6 +59,13 @@ export function registerCommands(program: Command): void {
         { name: 'stepwise-worker', level: process.env.STEPWISE_LOG_LEVEL ?? 'info' },
         process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined,
       );
+      if (opts.runs) {
+        // From @stepwise/daemon, loaded only here: a variable specifier, so this package does not build against it.
+        const daemon = DAEMON_PACKAGE;
+        const { serveRuns } = (await import(daemon)) as { serveRuns: (o: object) => Promise<void> };
+        return serveRuns({ concurrency: opts.concurrency, redisUrl: opts.redis, logger });
+      }
+      if (opts.file === undefined) throw new WorkerStartError('give the definitions file with -f FILE (or --runs)');
       const worker = new StepwiseWorker({
         file: opts.file,
         queues: opts.queue,

@@ -138,14 +138,14 @@ describe('JobProcessor', () => {
       config: step.config,
       tags: step.tags,
     }));
-    const [lead, ...chain] = tasks as [StepTask, ...StepTask[]];
+    const [head, ...chain] = tasks as [StepTask, ...StepTask[]];
     const job: StepJobData = {
       v: WIRE_VERSION,
       runId,
       pipeline: bigChain.name,
       fingerprint: plan.fingerprint,
       attempt: 1,
-      task: lead,
+      task: head,
       resources: {},
       io: { kind: 'redis' },
       chain,

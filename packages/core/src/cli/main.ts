@@ -90,7 +90,8 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
   program
     .command('run')
     .description('execute a pipeline and record the run in the instance ($STEPWISE_HOME, default ./.stepwise)')
-    .requiredOption('-f, --file <file>', 'pipeline file (.ts, .mts, .js)')
+    .option('-f, --file <file>', 'pipeline file (.ts, .mts, .js)')
+    .option('--run-id <id>', 'run a stored STARTING run (what the daemon launches) from the file it recorded')
     .option('-p, --pipeline <name>', 'pipeline to run when the file has several')
     .addOption(configOption())
     .option(

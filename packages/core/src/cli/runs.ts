@@ -2,12 +2,10 @@ import { redactValue } from '../config/redact.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { isOrphaned, readRunSteps, requireRun } from '../runs/read-run.js';
 import { runDetailJson, runDurationMs, runJson } from '../runs/run-json.js';
-import type { RunStatus } from '../storage/run-storage.js';
+import { RUN_STATUSES, type RunStatus } from '../storage/run-storage.js';
 import { EXIT } from './errors.js';
 import { parsePositiveInt, parseTags, withInstance } from './options.js';
 import { formatDate, formatDuration, formatTable, formatTime, printJson } from './output.js';
-
-const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'STARTED', 'CANCELING', 'SUCCESS', 'FAILURE', 'CANCELED'];
 
 export interface RunsListOptions {
   json?: boolean;

@@ -29,16 +29,22 @@ export type ComputeLogsConfig = KindConfig;
 /** Instance-wide options per executor kind (`execution.<kind>`); the run config's `execution` wins over them. */
 export type ExecutionDefaults = Record<string, Record<string, unknown>>;
 
+/**
+ * A limit on runs in progress carrying tag `key`: only those whose value is `value` when given; per distinct value
+ * with `perUniqueValue`; else all runs that have the tag, together.
+ */
 export interface TagConcurrencyLimit {
   key: string;
-  /** When absent, the limit applies per distinct value of the tag. */
   value?: string;
+  perUniqueValue?: boolean;
   limit: number;
 }
 
 export interface QueuedRunCoordinatorConfig {
-  /** Default 10. */
+  /** Runs STARTING or STARTED at once. Default 10. */
   maxConcurrentRuns: number;
+  /** A run waits at most this long past the moment a slot frees. Default 1 000. */
+  dequeueIntervalMs: number;
   /** Default none. */
   tagConcurrencyLimits: TagConcurrencyLimit[];
 }
@@ -68,13 +74,19 @@ const runCoordinatorSchema = z.strictObject({
   queued: nullAsEmpty(
     z.strictObject({
       maxConcurrentRuns: positiveInt.default(10),
+      dequeueIntervalMs: positiveInt.default(1_000),
       tagConcurrencyLimits: z
         .array(
-          z.strictObject({
-            key: nonEmpty,
-            value: z.string().optional(),
-            limit: z.number().int().nonnegative('must be 0 or more'),
-          }),
+          z
+            .strictObject({
+              key: nonEmpty,
+              value: z.string().optional(),
+              perUniqueValue: z.boolean().optional(),
+              limit: z.number().int().nonnegative('must be 0 or more'),
+            })
+            .refine((l) => !(l.value !== undefined && l.perUniqueValue), {
+              message: 'give value or perUniqueValue, not both',
+            }),
         )
         .default([]),
     }),
@@ -200,9 +212,13 @@ export function parseInstanceConfig(input: unknown, options: ParseInstanceConfig
   if (queued) {
     runCoordinator.queued = {
       maxConcurrentRuns: queued.maxConcurrentRuns,
-      tagConcurrencyLimits: queued.tagConcurrencyLimits.map((l) =>
-        l.value === undefined ? { key: l.key, limit: l.limit } : { key: l.key, value: l.value, limit: l.limit },
-      ),
+      dequeueIntervalMs: queued.dequeueIntervalMs,
+      tagConcurrencyLimits: queued.tagConcurrencyLimits.map((l) => {
+        const limit: TagConcurrencyLimit = { key: l.key, limit: l.limit };
+        if (l.value !== undefined) limit.value = l.value;
+        if (l.perUniqueValue) limit.perUniqueValue = true;
+        return limit;
+      }),
     };
   }
   const config: InstanceConfig = {

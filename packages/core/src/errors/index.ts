@@ -3,6 +3,7 @@ export { DecodeError } from './decode-error.js';
 export { DefinitionError } from './definition-error.js';
 export { GraphError } from './graph-error.js';
 export { LoadError } from './load-error.js';
+export { MalformedRunError } from './malformed-run-error.js';
 export { NotFoundError } from './not-found-error.js';
 export { SelectionError } from './selection-error.js';
 export { StepwiseError, type StepwiseErrorOptions } from './stepwise-error.js';

@@ -27,7 +27,7 @@ export interface ExecutePlanOptions extends Omit<ExecuteOptions, 'runConfig' | '
   state?: RunState;
   /** Resume: the stored events `state` was rebuilt from (an executor may deliver them again; they are dropped). */
   storedEvents?: readonly StepwiseEvent[];
-  /** How often the coordinator marks the run as alive in storage. Default 5,000 ms. */
+  /** How often the coordinator marks the run as alive in storage. Default 5,000 ms, or a third of `runMonitoring.heartbeatTimeoutMs` when shorter. */
   heartbeatMs?: number;
   /** How often storage is checked for a cancel request from another process. Default 1,000 ms. */
   cancelPollMs?: number;
@@ -142,10 +142,17 @@ function watchRun(
   cancelPoll.unref();
   const heartbeat = setInterval(() => {
     instance.storage.updateRun(runId, {}).catch(() => {});
-  }, options.heartbeatMs ?? 5_000);
+  }, options.heartbeatMs ?? heartbeatInterval(instance));
   heartbeat.unref();
   return () => {
     clearInterval(cancelPoll);
     clearInterval(heartbeat);
   };
+}
+
+/** Beats often enough that run monitoring (`runMonitoring.heartbeatTimeoutMs`) never takes a live run for dead. */
+function heartbeatInterval(instance: Instance): number {
+  // The section belongs to @stepwise/daemon; read loosely here, core does not depend on it.
+  const monitoring = instance.config?.sections?.runMonitoring as { heartbeatTimeoutMs?: number } | undefined;
+  return Math.min(5_000, Math.floor((monitoring?.heartbeatTimeoutMs ?? 30_000) / 3));
 }

@@ -19,7 +19,7 @@ export interface LoadedDefinitions {
 }
 
 const SOURCE_MODE = import.meta.url.endsWith('.ts');
-let hooksInstalled = false;
+let hooksInstalled: Promise<void> | undefined;
 
 /**
  * Makes `.ts` files importable in this process (tsx's loaders, registered globally: its namespaced
@@ -27,9 +27,14 @@ let hooksInstalled = false;
  * the user's `import '@stepwise/core'` to the copy this code belongs to, so that a file outside this install
  * (or with its own copy) still shares our module instance.
  */
-export async function installHooks(): Promise<void> {
-  if (hooksInstalled || SOURCE_MODE) return;
-  hooksInstalled = true;
+export function installHooks(): Promise<void> {
+  if (SOURCE_MODE) return Promise.resolve();
+  // One promise for every caller: a second load started while the first installs must wait for the hooks too.
+  hooksInstalled ??= registerTsHooks();
+  return hooksInstalled;
+}
+
+async function registerTsHooks(): Promise<void> {
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   esm.register();
   // A .ts file in a package without "type": "module" is CommonJS (as under the `tsx` command): it needs tsx's

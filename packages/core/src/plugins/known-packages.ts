@@ -24,7 +24,7 @@ export const KNOWN_PACKAGES: readonly KnownPackage[] = [
   },
   {
     package: '@stepwise/daemon',
-    sections: ['runLauncher', 'runMonitoring', 'scheduler'],
+    sections: ['runLauncher', 'runMonitoring', 'daemon', 'scheduler'],
     commands: {
       daemon: 'run the run queue, run monitoring and the scheduler',
       submit: 'queue a run for the daemon',

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeEvent } from '../events/events.js';
 import type { Instance } from '../instance/instance.js';
-import { type RunStatus, TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
+import { endRunWithoutCoordinator } from '../queue/end-run.js';
+import { IN_PROGRESS_RUN_STATUSES, type RunStatus, TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
 import { requireRun } from './read-run.js';
+
+const NOT_ENDED: readonly RunStatus[] = ['QUEUED', ...IN_PROGRESS_RUN_STATUSES];
 
 export interface CancelRunOptions {
   /** Mark the run CANCELED at once, for a run whose coordinator is gone. Default false. */
@@ -13,7 +15,7 @@ export interface CancelRunOptions {
 
 /**
  * What {@link cancelRun} did: `ended` (the run had already ended: nothing to cancel), `canceled` (recorded as
- * CANCELED here: it was queued, or `force`), `requested` (marked CANCELING: its coordinator polls storage, aborts
+ * CANCELED here: it was QUEUED or STARTING, or `force`), `requested` (marked CANCELING: its coordinator polls storage, aborts
  * its steps and records the end).
  */
 export interface CancelRunResult {
@@ -28,20 +30,31 @@ export async function cancelRun(
   runId: string,
   options: CancelRunOptions = {},
 ): Promise<CancelRunResult> {
-  const run = await requireRun(instance, runId);
-  if (TERMINAL_RUN_STATUSES.includes(run.status)) return { action: 'ended', status: run.status };
-  if (options.force || run.status === 'QUEUED') {
-    // Nobody executes it (queued, or its coordinator died): record the end here.
-    const now = (options.now ?? Date.now)();
-    const reason = options.force ? 'canceled with --force' : 'canceled before it started';
-    await instance.storage.appendEvents([
-      makeEvent('RUN_CANCELED', runId, { durationMs: now - (run.startedAt ?? now), reason }, { message: reason }),
-    ]);
-    await instance.storage.updateRun(runId, { status: 'CANCELED', endedAt: now });
-    return { action: 'canceled', status: 'CANCELED' };
+  // Conditional updates throughout: a daemon dequeuing or a coordinator ending the run at this moment either
+  // decides first (and the cancel follows the new status) or sees the run canceled.
+  for (let tries = 0; tries < 3; tries++) {
+    const run = await requireRun(instance, runId);
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) return { action: 'ended', status: run.status };
+    if (options.force || run.status === 'QUEUED' || run.status === 'STARTING') {
+      // Nobody executes it (queued, being launched, or its coordinator died): record the end here.
+      const reason = options.force ? 'canceled with --force' : 'canceled before it started';
+      const ended = await endRunWithoutCoordinator(instance, runId, {
+        from: options.force ? NOT_ENDED : ['QUEUED', 'STARTING'],
+        outcome: 'CANCELED',
+        kind: 'canceled',
+        message: reason,
+        ...(options.now ? { now: options.now } : {}),
+      });
+      if (ended) return { action: 'canceled', status: 'CANCELED' };
+      continue;
+    }
+    if (run.status === 'CANCELING') return { action: 'requested', status: 'CANCELING' };
+    if (await instance.storage.transitionRun(runId, { status: ['STARTED'] }, { status: 'CANCELING' })) {
+      return { action: 'requested', status: 'CANCELING' };
+    }
   }
-  if (run.status !== 'CANCELING') await instance.storage.updateRun(runId, { status: 'CANCELING' });
-  return { action: 'requested', status: 'CANCELING' };
+  const run = await requireRun(instance, runId);
+  return { action: TERMINAL_RUN_STATUSES.includes(run.status) ? 'ended' : 'requested', status: run.status };
 }
 
 /** The run's status once it has ended, or undefined when it has not within `timeoutMs`. Polls storage. */

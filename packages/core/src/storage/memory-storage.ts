@@ -1,6 +1,19 @@
 import { NotFoundError, StorageError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
-import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from './run-storage.js';
+import {
+  type DaemonHeartbeat,
+  type DequeueChooser,
+  type EventFilter,
+  IN_PROGRESS_RUN_STATUSES,
+  type QueueRunView,
+  type RunClaim,
+  type RunExpectation,
+  type RunFilter,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+  type RunStorage,
+} from './run-storage.js';
 
 /**
  * A copy of a run record that shares its plan: plans are never changed once built, and a 100,000-step plan is
@@ -15,6 +28,8 @@ export class MemoryRunStorage implements RunStorage {
   private readonly runs = new Map<string, RunRecord>();
   /** Each run's events as written (not copied: events are never changed once made); seq is the index + 1. */
   private readonly events = new Map<string, StepwiseEvent[]>();
+  private readonly order = new Map<string, number>();
+  private readonly daemons = new Map<string, DaemonHeartbeat>();
 
   async init(): Promise<void> {}
 
@@ -23,6 +38,7 @@ export class MemoryRunStorage implements RunStorage {
     if (this.runs.has(run.runId)) throw new StorageError(`run '${run.runId}' already exists in memory storage`);
     this.runs.set(run.runId, copyRun(run));
     this.events.set(run.runId, []);
+    this.order.set(run.runId, this.order.size + 1);
   }
 
   async createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
@@ -36,6 +52,50 @@ export class MemoryRunStorage implements RunStorage {
     const run = this.runs.get(runId);
     if (!run) throw new NotFoundError(`run '${runId}' not found`);
     Object.assign(run, structuredClone(patch), { updatedAt: Date.now() });
+  }
+
+  async transitionRun(runId: string, expected: RunExpectation, patch: RunPatch): Promise<boolean> {
+    const run = this.runs.get(runId);
+    if (!run) return false;
+    if (expected.status && !expected.status.includes(run.status)) return false;
+    if (expected.updatedAt !== undefined && run.updatedAt !== expected.updatedAt) return false;
+    if (expected.claimOwner !== undefined && run.claim?.owner !== expected.claimOwner) return false;
+    await this.updateRun(runId, patch);
+    return true;
+  }
+
+  async dequeueRuns(choose: DequeueChooser, claim: RunClaim): Promise<string[]> {
+    const view = (r: RunRecord): QueueRunView => ({
+      runId: r.runId,
+      status: r.status,
+      tags: { ...r.tags },
+      order: this.order.get(r.runId) ?? 0,
+    });
+    const all = [...this.runs.values()].map(view).sort((a, b) => a.order - b.order);
+    const queued = all.filter((r) => r.status === 'QUEUED');
+    if (queued.length === 0) return [];
+    const inProgress = all.filter((r) => IN_PROGRESS_RUN_STATUSES.includes(r.status));
+    // Synchronous from the read to the last write: another call cannot interleave.
+    const out: string[] = [];
+    for (const runId of choose(queued, inProgress)) {
+      const run = this.runs.get(runId);
+      if (run?.status !== 'QUEUED') continue;
+      Object.assign(run, { status: 'STARTING', claim: { ...claim }, updatedAt: Date.now() });
+      out.push(runId);
+    }
+    return out;
+  }
+
+  async putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void> {
+    this.daemons.set(heartbeat.daemonId, structuredClone(heartbeat));
+  }
+
+  async listDaemonHeartbeats(): Promise<DaemonHeartbeat[]> {
+    return [...this.daemons.values()].map((d) => structuredClone(d));
+  }
+
+  async deleteDaemonHeartbeat(daemonId: string): Promise<void> {
+    this.daemons.delete(daemonId);
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {

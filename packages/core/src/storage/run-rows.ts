@@ -1,4 +1,5 @@
-import type { RunFilter, RunRecord, RunStatus } from './run-storage.js';
+import { MalformedRunError } from '../errors/index.js';
+import { RUN_STATUSES, type RunFilter, type RunPatch, type RunRecord, type RunStatus } from './run-storage.js';
 
 /**
  * A row of the `runs` table as a SQL backend returns it: SQLite gives numbers and JSON text, PostgreSQL bigints as
@@ -17,6 +18,10 @@ export interface RunRow {
   started_at: number | string | null;
   ended_at: number | string | null;
   updated_at: number | string;
+  /** The daemon's columns (migration 4). */
+  claim_owner?: string | null;
+  claimed_at?: number | string | null;
+  resume_attempts?: number | null;
 }
 
 /** The columns of `runs`, in the order of {@link runRowValues}. */
@@ -41,15 +46,39 @@ export function runRowValues(run: RunRecord): unknown[] {
   ];
 }
 
-/** The record of a row; `json` turns a JSON column into its value (JSON.parse for text, identity when parsed). */
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The record of a row; `json` turns a JSON column into its value (JSON.parse for text, identity when parsed). A
+ * column a hand edit broke (status, plan, tags, unparsable JSON) is a MalformedRunError naming it.
+ */
 export function recordFromRow(row: RunRow, json: (column: unknown) => unknown): RunRecord {
+  const id = row.run_id;
+  const column = (name: string, value: unknown) => {
+    try {
+      return json(value);
+    } catch (err) {
+      throw new MalformedRunError(id, `column ${name} is not JSON (${(err as Error).message})`);
+    }
+  };
+  if (!RUN_STATUSES.includes(row.status as RunStatus)) {
+    throw new MalformedRunError(id, `status '${row.status}' is not one of ${RUN_STATUSES.join(', ')}`);
+  }
+  const plan = column('plan', row.plan);
+  if (!isObject(plan) || !Array.isArray(plan.steps) || typeof plan.fingerprint !== 'string') {
+    throw new MalformedRunError(id, 'column plan is not an execution plan (an object with steps and fingerprint)');
+  }
+  const tags = column('tags', row.tags);
+  if (!isObject(tags) || Object.values(tags).some((v) => typeof v !== 'string')) {
+    throw new MalformedRunError(id, 'column tags is not an object of strings');
+  }
   const run: RunRecord = {
-    runId: row.run_id,
+    runId: id,
     pipeline: row.pipeline,
     status: row.status as RunStatus,
-    runConfig: json(row.run_config),
-    plan: json(row.plan) as RunRecord['plan'],
-    tags: json(row.tags) as Record<string, string>,
+    runConfig: column('run_config', row.run_config),
+    plan: plan as unknown as RunRecord['plan'],
+    tags: tags as Record<string, string>,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -57,7 +86,22 @@ export function recordFromRow(row: RunRow, json: (column: unknown) => unknown): 
   if (row.root_run_id !== null) run.rootRunId = row.root_run_id;
   if (row.started_at !== null) run.startedAt = Number(row.started_at);
   if (row.ended_at !== null) run.endedAt = Number(row.ended_at);
+  if (row.claim_owner != null && row.claimed_at != null)
+    run.claim = { owner: row.claim_owner, at: Number(row.claimed_at) };
+  if (row.resume_attempts) run.resumeAttempts = Number(row.resume_attempts);
   return run;
+}
+
+/** The columns a patch sets, with their values as SQL parameters. */
+export function patchColumns(patch: RunPatch): Array<[column: string, value: unknown]> {
+  const out: Array<[string, unknown]> = [];
+  if (patch.status !== undefined) out.push(['status', patch.status]);
+  if (patch.startedAt !== undefined) out.push(['started_at', patch.startedAt]);
+  if (patch.endedAt !== undefined) out.push(['ended_at', patch.endedAt]);
+  if (patch.tags !== undefined) out.push(['tags', JSON.stringify(patch.tags)]);
+  if (patch.claim !== undefined) out.push(['claim_owner', patch.claim.owner], ['claimed_at', patch.claim.at]);
+  if (patch.resumeAttempts !== undefined) out.push(['resume_attempts', patch.resumeAttempts]);
+  return out;
 }
 
 /**

@@ -1,10 +1,33 @@
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 
-/** Lifecycle of a run as stored. Terminal: SUCCESS, FAILURE, CANCELED. */
-export type RunStatus = 'QUEUED' | 'STARTED' | 'CANCELING' | 'SUCCESS' | 'FAILURE' | 'CANCELED';
+/**
+ * Lifecycle of a run as stored: QUEUED (submitted, waiting for the daemon) → STARTING (dequeued, being launched) →
+ * STARTED (its coordinator runs it) → CANCELING → SUCCESS | FAILURE | CANCELED (terminal).
+ */
+export type RunStatus = 'QUEUED' | 'STARTING' | 'STARTED' | 'CANCELING' | 'SUCCESS' | 'FAILURE' | 'CANCELED';
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'QUEUED',
+  'STARTING',
+  'STARTED',
+  'CANCELING',
+  'SUCCESS',
+  'FAILURE',
+  'CANCELED',
+];
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['SUCCESS', 'FAILURE', 'CANCELED'];
+
+/** Runs that hold a slot of the run queue (`maxConcurrentRuns`, tag limits). */
+export const IN_PROGRESS_RUN_STATUSES: readonly RunStatus[] = ['STARTING', 'STARTED', 'CANCELING'];
+
+/** Who took the last decision about a run (the daemon that dequeued or resumed it), and when. */
+export interface RunClaim {
+  owner: string;
+  /** Epoch ms. */
+  at: number;
+}
 
 export interface RunRecord {
   runId: string;
@@ -22,9 +45,57 @@ export interface RunRecord {
   startedAt?: number;
   endedAt?: number;
   updatedAt: number;
+  /** Set by a daemon when it dequeues or resumes the run. */
+  claim?: RunClaim;
+  /** How many times run monitoring resumed the run. Absent: none. */
+  resumeAttempts?: number;
 }
 
-export type RunPatch = Partial<Pick<RunRecord, 'status' | 'startedAt' | 'endedAt' | 'tags'>>;
+export type RunPatch = Partial<
+  Pick<RunRecord, 'status' | 'startedAt' | 'endedAt' | 'tags' | 'claim' | 'resumeAttempts'>
+>;
+
+/** What a conditional update expects of the stored run; every field given must match. */
+export interface RunExpectation {
+  status?: readonly RunStatus[];
+  /** The `updatedAt` read before (a heartbeat in between changes it, and the update does not apply). */
+  updatedAt?: number;
+  /** The owner of the run's claim. */
+  claimOwner?: string;
+}
+
+/** What the run queue's policy sees of a run. */
+export interface QueueRunView {
+  runId: string;
+  status: RunStatus;
+  tags: Record<string, string>;
+  /** Submission order: larger is later. */
+  order: number;
+}
+
+/** Picks, from the QUEUED runs (in submission order) and the runs in progress, the ids to dequeue now. */
+export type DequeueChooser = (queued: readonly QueueRunView[], inProgress: readonly QueueRunView[]) => string[];
+
+/** One loop of a daemon as its heartbeat reports it. */
+export interface DaemonLoopStatus {
+  intervalMs: number;
+  /** Epoch ms of the end of the last iteration. */
+  lastIterationAt?: number;
+  lastDurationMs?: number;
+  /** The message of the last iteration's error, when it failed. */
+  lastError?: string;
+}
+
+/** A live daemon as recorded in storage (`stepwise daemon status`). */
+export interface DaemonHeartbeat {
+  daemonId: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  /** Epoch ms of the last beat. */
+  updatedAt: number;
+  loops: Record<string, DaemonLoopStatus>;
+}
 
 export interface RunFilter {
   status?: RunStatus[];
@@ -70,5 +141,21 @@ export interface RunStorage {
   /** Appends in order, in one transaction; assigns each event the next per-run seq. */
   appendEvents(events: readonly StepwiseEvent[]): Promise<void>;
   getEvents(runId: string, filter?: EventFilter): Promise<StoredEvent[]>;
+  /**
+   * Applies `patch` only if the run matches `expected`, atomically (a conditional UPDATE): how any number of
+   * processes claim a decision about a run without two taking it. True when it applied.
+   */
+  transitionRun(runId: string, expected: RunExpectation, patch: RunPatch): Promise<boolean>;
+  /**
+   * The run queue's atomic step: under one lock (a write transaction), shows `choose` the QUEUED runs and those in
+   * progress, marks the runs it picks STARTING with `claim`, and returns their ids. Concurrent callers never pick
+   * the same run, and each sees the others' picks as in progress. (Ids, not records: a malformed record must not
+   * stop the queue; the caller reads each and fails the one that does not read.)
+   */
+  dequeueRuns(choose: DequeueChooser, claim: RunClaim): Promise<string[]>;
+  /** Records a daemon's heartbeat (insert or replace). */
+  putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void>;
+  listDaemonHeartbeats(): Promise<DaemonHeartbeat[]>;
+  deleteDaemonHeartbeat(daemonId: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -71,11 +71,30 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     version: 3,
     sql: (s) => `CREATE INDEX runs_updated_at ON ${s}.runs (updated_at);`,
   },
+  {
+    // The daemon (SPEC §10): who claimed a run's last decision, resume attempts, submission order (created_at
+    // ties within a millisecond), and the daemons' heartbeats.
+    version: 4,
+    sql: (s) => `
+      ALTER TABLE ${s}.runs ADD COLUMN claim_owner text, ADD COLUMN claimed_at bigint,
+        ADD COLUMN resume_attempts integer NOT NULL DEFAULT 0, ADD COLUMN queue_order bigserial;
+      CREATE TABLE ${s}.daemon_heartbeats (
+        daemon_id text PRIMARY KEY,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        started_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        loops json NOT NULL
+      );
+    `,
+  },
 ];
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */
 export const LOCK_NAMESPACE_MIGRATE = 0x53570001;
 export const LOCK_NAMESPACE_RUN = 0x53570002;
+/** The run queue's lock: one dequeue decision at a time across every daemon. */
+export const LOCK_NAMESPACE_QUEUE = 0x53570003;
 
 /**
  * Brings the schema up to date. Holds a session advisory lock keyed by the schema name for the whole

@@ -1,11 +1,30 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { NotFoundError, StorageError } from '../../errors/index.js';
+import { NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
-import { RUN_COLUMNS, type RunRow, recordFromRow, runFilterConditions, runRowValues } from '../run-rows.js';
-import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
+import {
+  patchColumns,
+  RUN_COLUMNS,
+  type RunRow,
+  recordFromRow,
+  runFilterConditions,
+  runRowValues,
+} from '../run-rows.js';
+import type {
+  DaemonHeartbeat,
+  DequeueChooser,
+  EventFilter,
+  RunClaim,
+  RunExpectation,
+  RunFilter,
+  RunPatch,
+  RunRecord,
+  RunStatus,
+  RunStorage,
+} from '../run-storage.js';
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
+import * as queue from './postgres-run-queue.js';
 
 export interface PostgresRunStorageOptions {
   /** Connection URL, e.g. `postgres://user:pass@host:5432/db`. */
@@ -106,7 +125,7 @@ export class PostgresRunStorage implements RunStorage {
     try {
       return await fn(client);
     } catch (err) {
-      if (err instanceof NotFoundError || err instanceof StorageError) throw err;
+      if (StepwiseError.is(err)) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       // Connection-level failure mid-query: do not return this client to the pool.
       broken = code === undefined || /^(E[A-Z]+|08...)$/.test(code);
@@ -181,20 +200,62 @@ export class PostgresRunStorage implements RunStorage {
   async updateRun(runId: string, patch: RunPatch): Promise<void> {
     await this.ready();
     await this.transaction(`updating run '${runId}'`, async (client) => {
-      const sets = ['updated_at = $2'];
-      const params: unknown[] = [runId, Date.now()];
-      const set = (column: string, value: unknown) => {
-        params.push(value);
-        sets.push(`${column} = $${params.length}`);
-      };
-      if (patch.status !== undefined) set('status', patch.status);
-      if (patch.startedAt !== undefined) set('started_at', patch.startedAt);
-      if (patch.endedAt !== undefined) set('ended_at', patch.endedAt);
-      if (patch.tags !== undefined) set('tags', JSON.stringify(patch.tags));
-      const result = await client.query(`UPDATE ${this.s}.runs SET ${sets.join(', ')} WHERE run_id = $1`, params);
-      if (result.rowCount === 0) throw new NotFoundError(`run '${runId}' not found`);
-      if (patch.tags !== undefined) await this.writeTags(client, runId, patch.tags);
+      if (!(await this.patch(client, runId, {}, patch))) throw new NotFoundError(`run '${runId}' not found`);
     });
+  }
+
+  /** UPDATE of one run where it matches `expected`; true when a row changed. Call inside a transaction. */
+  private async patch(
+    client: pg.PoolClient,
+    runId: string,
+    expected: RunExpectation,
+    patch: RunPatch,
+  ): Promise<boolean> {
+    if (expected.status?.length === 0) return false;
+    const params: unknown[] = [runId, Date.now()];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const sets = ['updated_at = $2', ...patchColumns(patch).map(([c, v]) => `${c} = ${param(v)}`)];
+    const where = ['run_id = $1'];
+    if (expected.status) where.push(`status = ANY(${param(expected.status)}::text[])`);
+    if (expected.updatedAt !== undefined) where.push(`updated_at = ${param(expected.updatedAt)}`);
+    if (expected.claimOwner !== undefined) where.push(`claim_owner = ${param(expected.claimOwner)}`);
+    const sql = `UPDATE ${this.s}.runs SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`;
+    const result = await client.query(sql, params);
+    if (result.rowCount === 0) return false;
+    if (patch.tags !== undefined) await this.writeTags(client, runId, patch.tags);
+    return true;
+  }
+
+  async transitionRun(runId: string, expected: RunExpectation, patch: RunPatch): Promise<boolean> {
+    await this.ready();
+    return this.transaction(`updating run '${runId}'`, (client) => this.patch(client, runId, expected, patch));
+  }
+
+  async dequeueRuns(choose: DequeueChooser, claim: RunClaim): Promise<string[]> {
+    await this.ready();
+    return this.transaction('dequeuing runs', (client) => queue.dequeue(client, this.s, choose, claim));
+  }
+
+  async putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void> {
+    await this.ready();
+    await this.withClient(`recording the heartbeat of daemon '${heartbeat.daemonId}'`, (client) =>
+      queue.putHeartbeat(client, this.s, heartbeat),
+    );
+  }
+
+  async listDaemonHeartbeats(): Promise<DaemonHeartbeat[]> {
+    await this.ready();
+    return this.withClient('listing daemon heartbeats', (client) => queue.listHeartbeats(client, this.s));
+  }
+
+  async deleteDaemonHeartbeat(daemonId: string): Promise<void> {
+    await this.ready();
+    await this.withClient(`removing the heartbeat of daemon '${daemonId}'`, (client) =>
+      queue.deleteHeartbeat(client, this.s, daemonId),
+    );
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {

@@ -68,6 +68,23 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     version: 3,
     sql: 'CREATE INDEX runs_updated_at ON runs (updated_at);',
   },
+  {
+    // The daemon (SPEC §10): who claimed a run's last decision, resume attempts, and the daemons' heartbeats.
+    version: 4,
+    sql: `
+      ALTER TABLE runs ADD COLUMN claim_owner TEXT;
+      ALTER TABLE runs ADD COLUMN claimed_at INTEGER;
+      ALTER TABLE runs ADD COLUMN resume_attempts INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE daemon_heartbeats (
+        daemon_id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        loops TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -1,12 +1,31 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { NotFoundError, StorageError } from '../../errors/index.js';
+import { NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
-import { RUN_COLUMNS, type RunRow, recordFromRow, runFilterConditions, runRowValues } from '../run-rows.js';
-import type { EventFilter, RunFilter, RunPatch, RunRecord, RunStatus, RunStorage } from '../run-storage.js';
+import {
+  patchColumns,
+  RUN_COLUMNS,
+  type RunRow,
+  recordFromRow,
+  runFilterConditions,
+  runRowValues,
+} from '../run-rows.js';
+import type {
+  DaemonHeartbeat,
+  DequeueChooser,
+  EventFilter,
+  RunClaim,
+  RunExpectation,
+  RunFilter,
+  RunPatch,
+  RunRecord,
+  RunStatus,
+  RunStorage,
+} from '../run-storage.js';
 import { migrateSqlite } from './migrations.js';
+import * as queue from './sqlite-run-queue.js';
 
 export interface SqliteRunStorageOptions {
   /** Directory holding the database file; created if missing. */
@@ -90,7 +109,7 @@ export class SqliteRunStorage implements RunStorage {
     try {
       return fn(db);
     } catch (err) {
-      if (err instanceof NotFoundError || err instanceof StorageError) throw err;
+      if (StepwiseError.is(err)) throw err;
       throw new StorageError(`SQLite storage ${this.file}: ${what} failed: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -130,29 +149,50 @@ export class SqliteRunStorage implements RunStorage {
   async updateRun(runId: string, patch: RunPatch): Promise<void> {
     this.run(`updating run '${runId}'`, (db) => {
       db.transaction(() => {
-        const sets: string[] = ['updated_at = ?'];
-        const params: unknown[] = [Date.now()];
-        if (patch.status !== undefined) {
-          sets.push('status = ?');
-          params.push(patch.status);
-        }
-        if (patch.startedAt !== undefined) {
-          sets.push('started_at = ?');
-          params.push(patch.startedAt);
-        }
-        if (patch.endedAt !== undefined) {
-          sets.push('ended_at = ?');
-          params.push(patch.endedAt);
-        }
-        if (patch.tags !== undefined) {
-          sets.push('tags = ?');
-          params.push(JSON.stringify(patch.tags));
-        }
-        const result = db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = ?`).run(...params, runId);
-        if (result.changes === 0) throw new NotFoundError(`run '${runId}' not found`);
-        if (patch.tags !== undefined) this.writeTags(db, runId, patch.tags);
+        if (!this.patch(db, runId, {}, patch)) throw new NotFoundError(`run '${runId}' not found`);
       }).immediate();
     });
+  }
+
+  /** UPDATE of one run where it matches `expected`; true when a row changed. Call inside a transaction. */
+  private patch(db: Database.Database, runId: string, expected: RunExpectation, patch: RunPatch): boolean {
+    if (expected.status?.length === 0) return false;
+    const params: unknown[] = [Date.now()];
+    const param = (value: unknown) => {
+      params.push(value);
+      return '?';
+    };
+    const sets = ['updated_at = ?', ...patchColumns(patch).map(([c, v]) => `${c} = ${param(v)}`)];
+    const where = [`run_id = ${param(runId)}`];
+    if (expected.status) where.push(`status IN (${expected.status.map(param).join(', ')})`);
+    if (expected.updatedAt !== undefined) where.push(`updated_at = ${param(expected.updatedAt)}`);
+    if (expected.claimOwner !== undefined) where.push(`claim_owner = ${param(expected.claimOwner)}`);
+    const result = db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`).run(...params);
+    if (result.changes === 0) return false;
+    if (patch.tags !== undefined) this.writeTags(db, runId, patch.tags);
+    return true;
+  }
+
+  async transitionRun(runId: string, expected: RunExpectation, patch: RunPatch): Promise<boolean> {
+    return this.run(`updating run '${runId}'`, (db) =>
+      db.transaction(() => this.patch(db, runId, expected, patch)).immediate(),
+    );
+  }
+
+  async dequeueRuns(choose: DequeueChooser, claim: RunClaim): Promise<string[]> {
+    return this.run('dequeuing runs', (db) => queue.dequeue(db, choose, claim));
+  }
+
+  async putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void> {
+    this.run(`recording the heartbeat of daemon '${heartbeat.daemonId}'`, (db) => queue.putHeartbeat(db, heartbeat));
+  }
+
+  async listDaemonHeartbeats(): Promise<DaemonHeartbeat[]> {
+    return this.run('listing daemon heartbeats', (db) => queue.listHeartbeats(db));
+  }
+
+  async deleteDaemonHeartbeat(daemonId: string): Promise<void> {
+    this.run(`removing the heartbeat of daemon '${daemonId}'`, (db) => queue.deleteHeartbeat(db, daemonId));
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {

@@ -1,0 +1,167 @@
+import {
+  endRunWithoutCoordinator,
+  IN_PROGRESS_RUN_STATUSES,
+  MAX_RUNTIME_TAG,
+  type RunRecord,
+  serializeError,
+} from '@stepwise/core';
+import type { DaemonConfig, RunMonitoringConfig } from './config.js';
+import { recordDaemonEvent } from './run-events.js';
+import { launchClaimed, type RunQueueContext } from './run-queue.js';
+
+export interface MonitorContext extends RunQueueContext {
+  monitoring: RunMonitoringConfig;
+  daemonHeartbeat: DaemonConfig;
+  /** A run ended here: wake the run queue. */
+  onSlotFreed(): void;
+}
+
+/** Runs in progress looked at per pass, at most. */
+const MAX_RUNS_PER_PASS = 10_000;
+
+/**
+ * One pass of run monitoring over the runs in progress. Each decision is a conditional update in storage, so of
+ * several daemons exactly one takes it:
+ * - STARTING past `startTimeoutMs` → failed; STARTING claimed by a daemon that has stopped beating → launched
+ *   again (only one coordinator can start a run, so a launch that did happen is not doubled);
+ * - STARTED past its `stepwise/max-runtime-ms` tag → CANCELING;
+ * - STARTED whose coordinator has not beaten for `heartbeatTimeoutMs` → resumed through the launcher, up to
+ *   `maxResumeAttempts` times, then failed; CANCELING without a coordinator → CANCELED.
+ */
+export async function monitorPass(context: MonitorContext): Promise<void> {
+  const { instance, clock } = context;
+  const runs = await instance.storage.listRuns({ status: [...IN_PROGRESS_RUN_STATUSES], limit: MAX_RUNS_PER_PASS });
+  const now = clock.now();
+  const beats = await instance.storage.listDaemonHeartbeats();
+  const live = new Set(
+    beats.filter((d) => now - d.updatedAt <= context.daemonHeartbeat.heartbeatTimeoutMs).map((d) => d.daemonId),
+  );
+  for (const run of runs) {
+    try {
+      if (run.status === 'STARTING') await checkStarting(context, run, now, live);
+      else await checkRunning(context, run, now);
+    } catch (error) {
+      context.logger.error({ runId: run.runId, err: error }, 'monitoring the run failed');
+    }
+  }
+}
+
+async function checkStarting(context: MonitorContext, run: RunRecord, now: number, live: Set<string>): Promise<void> {
+  const { instance, monitoring, daemonId } = context;
+  const since = run.claim?.at ?? run.updatedAt;
+  if (now - since > monitoring.startTimeoutMs) {
+    const message = `run did not start within runMonitoring.startTimeoutMs (${monitoring.startTimeoutMs} ms) of being dequeued`;
+    if (
+      await endRunWithoutCoordinator(instance, run.runId, {
+        from: ['STARTING'],
+        outcome: 'FAILURE',
+        kind: 'start_timeout',
+        message,
+      })
+    ) {
+      context.onSlotFreed();
+    }
+    return;
+  }
+  const owner = run.claim?.owner;
+  if (owner === undefined || owner === daemonId || live.has(owner)) return;
+  // The daemon that dequeued it is gone, maybe before it launched the run: take the claim over and launch again.
+  const claimed = await instance.storage.transitionRun(
+    run.runId,
+    { status: ['STARTING'], claimOwner: owner },
+    { claim: { owner: daemonId, at: since } },
+  );
+  if (claimed) {
+    await launchClaimed(
+      context,
+      run.runId,
+      'relaunched',
+      `launched again by daemon ${daemonId}: daemon ${owner} stopped before the run started`,
+    );
+  }
+}
+
+async function checkRunning(context: MonitorContext, run: RunRecord, now: number): Promise<void> {
+  const { instance, monitoring, daemonId, launcher } = context;
+  const maxRuntime = Number(run.tags[MAX_RUNTIME_TAG]);
+  if (run.status === 'STARTED' && maxRuntime > 0 && run.startedAt !== undefined && now - run.startedAt > maxRuntime) {
+    if (await instance.storage.transitionRun(run.runId, { status: ['STARTED'] }, { status: 'CANCELING' })) {
+      await recordDaemonEvent(
+        instance,
+        run.runId,
+        'max_runtime_exceeded',
+        `canceled: ran longer than its ${MAX_RUNTIME_TAG} tag (${maxRuntime} ms)`,
+        { maxRuntimeMs: maxRuntime, daemonId },
+      );
+    }
+    return;
+  }
+  const silentMs = now - run.updatedAt;
+  if (silentMs <= monitoring.heartbeatTimeoutMs) return;
+  const lost = `its coordinator has not beaten for ${silentMs} ms (runMonitoring.heartbeatTimeoutMs ${monitoring.heartbeatTimeoutMs})`;
+  if (run.status === 'CANCELING') {
+    await endRunWithoutCoordinator(instance, run.runId, {
+      from: ['CANCELING'],
+      outcome: 'CANCELED',
+      kind: 'coordinator_lost',
+      message: `canceled: ${lost}`,
+    });
+    context.onSlotFreed();
+    return;
+  }
+  const attempts = run.resumeAttempts ?? 0;
+  if (attempts >= monitoring.maxResumeAttempts) {
+    const message = `failed: ${lost}, and it was resumed ${attempts} time(s) already (runMonitoring.maxResumeAttempts ${monitoring.maxResumeAttempts})`;
+    if (
+      await endRunWithoutCoordinator(instance, run.runId, {
+        from: ['STARTED'],
+        outcome: 'FAILURE',
+        kind: 'coordinator_lost',
+        message,
+      })
+    ) {
+      context.onSlotFreed();
+    }
+    return;
+  }
+  // Claimed against the updatedAt read: a beat in between, or another daemon's claim, changes it.
+  const claimed = await instance.storage.transitionRun(
+    run.runId,
+    { status: ['STARTED'], updatedAt: run.updatedAt },
+    { resumeAttempts: attempts + 1, claim: { owner: daemonId, at: now } },
+  );
+  if (!claimed) return;
+  await recordDaemonEvent(
+    instance,
+    run.runId,
+    'resumed_by_monitor',
+    `resumed by daemon ${daemonId} (attempt ${attempts + 1} of ${monitoring.maxResumeAttempts}): ${lost}`,
+    { daemonId, attempt: attempts + 1, launcher: launcher.kind },
+  );
+  let launched: Record<string, string | number>;
+  try {
+    launched = await launcher.resume(run);
+  } catch (error) {
+    const message = `failed: resuming it through the ${launcher.kind} launcher failed: ${(error as Error).message}`;
+    await endRunWithoutCoordinator(instance, run.runId, {
+      from: ['STARTED'],
+      outcome: 'FAILURE',
+      kind: 'coordinator_lost',
+      message,
+      details: { error: serializeError(error) },
+    });
+    context.onSlotFreed();
+    return;
+  }
+  await recordDaemonEvent(
+    instance,
+    run.runId,
+    'launched',
+    `resuming coordinator launched by the ${launcher.kind} launcher`,
+    {
+      daemonId,
+      launcher: launcher.kind,
+      ...launched,
+    },
+  );
+}
