@@ -44,7 +44,13 @@ export function run(
       child.kill('SIGKILL');
       reject(new Error(`${command} ${args.join(' ')} timed out after ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      // python3 runs the Airflow test double; say how to get it rather than only ENOENT.
+      reject(
+        error.code === 'ENOENT' ? new Error(`${command} not found: install it (apt-get install -y ${command})`) : error,
+      );
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });

@@ -300,6 +300,29 @@ describe('stepwise runs / cancel / reexecute / execute-step', { timeout: 60_000 
     expect(after.steps.find((s) => s.key === 'wait')?.status).toBe('CANCELED');
   });
 
+  it('execute-step --create-run: its options, a missing or malformed plan, are usage errors (exit 2)', async () => {
+    const base = ['execute-step', '-f', `${FIXTURES}/failing.ts`, '--run-id', 'r1', '--step', 'a'];
+    expectUsageError(
+      await cli([...base, '--plan', 'p.json']),
+      '--plan, --keys-file, --mapping-key and --skip-exit-code go with --create-run',
+    );
+    expectUsageError(await cli([...base, '--create-run']), '--create-run needs --plan FILE');
+    expectUsageError(
+      await cli([...base, '--create-run', '--plan', 'missing.plan.json']),
+      "cannot read compiled plan 'missing.plan.json'",
+    );
+    const bad = join(home, 'bad.plan.json');
+    writeFileSync(bad, JSON.stringify({ kind: 'something-else' }));
+    expectUsageError(
+      await cli([...base, '--create-run', '--plan', bad]),
+      `compiled plan '${bad}' is invalid: kind: not a compiled plan`,
+    );
+    expectUsageError(
+      await cli([...base, '--create-run', '--plan', bad, '--skip-exit-code', 'x']),
+      '--skip-exit-code must be an exit code',
+    );
+  });
+
   it('execute-step runs one step of a stored run and records its events', async () => {
     const failed = await cli(['run', '-f', `${FIXTURES}/failing.ts`]);
     expect(failed.code).toBe(1);

@@ -9,17 +9,21 @@ import { TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
 import { replayStoredRun } from './replay-stored-run.js';
 import type { RunOutcome } from './run-driver.js';
 
-const SAFE_RUN_ID = /^[A-Za-z0-9_.-]{1,200}$/;
+// Not starting with a dot: `..` would be a path segment of its own in the fs IO manager's directories.
+const SAFE_RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
 
 /**
- * A run id safe for file paths and Redis keys (`[A-Za-z0-9_.-]`, at most 209 characters): the id itself when it
+ * A run id safe for file paths and Redis keys (`[A-Za-z0-9_.-]`, no leading dot, at most 209 characters): the id itself when it
  * is, else its other characters replaced by `_` and a short hash of the original appended, so that two ids that
  * differ only there (Airflow's `…T10:00:00+00:00` and `…T10_00_00_00_00`) stay apart.
  */
 export function safeRunId(id: string): string {
   if (SAFE_RUN_ID.test(id)) return id;
   const hash = createHash('sha256').update(id).digest('hex').slice(0, 8);
-  return `${id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200)}-${hash}`;
+  return `${id
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^\./, '_')
+    .slice(0, 200)}-${hash}`;
 }
 
 /**

@@ -52,6 +52,15 @@ export function parseCompiledPlan(text: string, source: string): CompiledPlan {
       { path: source, message: `not JSON (${(error as Error).message}); compile it again` },
     ]);
   }
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  if (kind !== COMPILED_PLAN_KIND) {
+    throw new ConfigError(`compiled plan '${source}'`, [
+      {
+        path: 'kind',
+        message: `not a compiled plan (kind ${JSON.stringify(kind ?? null)}); write one with stepwise airflow|argo compile`,
+      },
+    ]);
+  }
   const parsed = compiledPlanSchema.safeParse(value);
   if (!parsed.success) {
     throw new ConfigError(
