@@ -49,6 +49,16 @@ export * from './definitions/index.js';
 export * from './errors/index.js';
 export * from './events/events.js';
 export { finishCompiledRunIfDone, getOrCreateCompiledRun, safeRunId } from './execution/compiled-run.js';
+export {
+  COORDINATOR_HEARTBEAT_MS,
+  COORDINATOR_HEARTBEAT_TIMEOUT_MS,
+  coordinatorClocks,
+  type HeldLease,
+  leaseOwner,
+  renewCoordinatorLease,
+  type TakeLeaseOptions,
+  takeCoordinatorLease,
+} from './execution/coordinator-lease.js';
 export { type CompiledStepResult, executeCompiledStep } from './execution/execute-compiled-step.js';
 export { type ExecuteOptions, executePipeline, runEvents, startRun } from './execution/execute-pipeline.js';
 export { executeStep, StepAbortedError } from './execution/execute-step.js';
@@ -75,13 +85,12 @@ export {
 export { replayStoredRun, STEP_REEXECUTED, type StoredRunView } from './execution/replay-stored-run.js';
 export { ResourceManager, ResourceSetupError } from './execution/resource-manager.js';
 export {
-  COORDINATOR_HEARTBEAT_TIMEOUT_MS,
   ResumeError,
   type ResumeOptions,
   resumeRun,
   startResume,
 } from './execution/resume.js';
-export { RunDriver, type RunDriverOptions, type RunOutcome } from './execution/run-driver.js';
+export { RunDriver, type RunDriverOptions, type RunOutcome, type RunResultStatus } from './execution/run-driver.js';
 export type { RunHandle } from './execution/run-handle.js';
 export { type ExecutePlanOptions, executePlan } from './execution/run-lifecycle.js';
 export type { RunResult } from './execution/run-result.js';
@@ -186,6 +195,7 @@ export {
 export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
 export { MemoryRunStorage } from './storage/memory-storage.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';
+export * from './storage/run-lease.js';
 export type * from './storage/run-storage.js';
 export { IN_PROGRESS_RUN_STATUSES, RUN_STATUSES, TERMINAL_RUN_STATUSES } from './storage/run-storage.js';
 export { SqliteRunStorage, type SqliteRunStorageOptions } from './storage/sqlite/sqlite-run-storage.js';

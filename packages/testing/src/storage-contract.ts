@@ -13,6 +13,7 @@ import {
   StorageError,
 } from '@stepwise/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaseContract } from './lease-contract.js';
 import { appendFromChild, type StorageInChild } from './storage-child-writer.js';
 
 export interface StorageBackend {
@@ -296,6 +297,12 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
     });
 
     const { openAnother, inChild, fresh } = backend;
+    leaseContract({
+      storage: () => storage,
+      makeRun,
+      uid,
+      ...(openAnother ? { openAnother: async () => track(openAnother()) } : {}),
+    });
     if (openAnother) {
       it('init() from a second storage object on the same database sees the same runs', async () => {
         const other = await track(openAnother());

@@ -165,6 +165,7 @@ export async function buildProgram(argv: readonly string[], setCode: (code: numb
     .option('-f, --file <file>', 'pipeline file (default: the one the run recorded)')
     .addOption(configOption())
     .option('--json', 'print events as JSON Lines on stdout')
+    .option('--force', "take the run over even if its coordinator looks alive (that coordinator's writes are refused)")
     .action(act((runId: string, opts) => resumeCommand(runId, opts)));
 
   program

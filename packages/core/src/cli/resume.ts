@@ -8,6 +8,7 @@ export interface ResumeCommandOptions {
   file?: string;
   config?: string[];
   json?: boolean;
+  force?: boolean;
 }
 
 /**
@@ -20,7 +21,12 @@ export function resumeCommand(runId: string, opts: ResumeCommandOptions): Promis
     const run = await requireRun(instance, runId);
     const { pipeline } = await loadCodeLocation(codeLocationOf(run, opts.file));
     const printer = new RunPrinter(outputMode(opts.json));
-    const handle = startResume(pipeline, runId, { instance, runConfig, onEvent: printer.onEvent });
+    const handle = startResume(pipeline, runId, {
+      instance,
+      runConfig,
+      force: opts.force,
+      onEvent: printer.onEvent,
+    });
     return followRun(handle, printer);
   });
 }

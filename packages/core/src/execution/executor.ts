@@ -18,6 +18,10 @@ export interface LaunchContext {
   receive(event: StepwiseEvent): void;
   /** The run is being resumed by a new coordinator: `adopt` calls follow for the steps the last one dispatched. */
   resuming?: boolean;
+  /** The epoch of this coordinator's lease on the run: executors that dispatch elsewhere fence their writes by it. */
+  epoch?: number;
+  /** The executor found a newer coordinator's fence (its dispatch was refused): this coordinator stops. */
+  superseded(reason: string): void;
 }
 
 /** Runs the steps of one run somewhere: this process, child processes, or remote workers. */
@@ -33,6 +37,11 @@ export interface StepLauncher {
   abort(reason: string): void;
   /** Releases what the launcher holds once the run is over. */
   close(): Promise<void>;
+  /**
+   * Another coordinator took the run: release what the launcher holds without ending anything of the run (steps keep
+   * running, their events go to the new coordinator). Without it, the launcher is aborted and closed.
+   */
+  release?(): Promise<void>;
 }
 
 /** An executor: where and how steps run. Every executor runs a step through `executeStep`. */

@@ -5,6 +5,7 @@ import type { Instance } from '../instance/instance.js';
 import { buildPlan } from '../plan/build-plan.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import { TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
+import { takeCoordinatorLease } from './coordinator-lease.js';
 import type { ExecuteOptions } from './execute-pipeline.js';
 import { executorFromConfig, loadExecutorPlugin } from './executor-registry.js';
 import { replayStoredRun } from './replay-stored-run.js';
@@ -26,13 +27,12 @@ export interface ResumeOptions extends Omit<ExecuteOptions, 'instance' | 'runId'
    * with a password). Default: the stored run config.
    */
   runConfig?: unknown;
+  /**
+   * Take the run over even though its coordinator looks alive (its lease has not expired): that coordinator's
+   * writes are refused from then on and it stops. Default false: such a resume is refused (RunLeaseHeldError).
+   */
+  force?: boolean;
 }
-
-/**
- * A coordinator that stopped updating its run for this long is presumed gone: the run is orphaned.
- * Coordinators beat every 5 s. `STEPWISE_HEARTBEAT_TIMEOUT_MS` overrides it.
- */
-export const COORDINATOR_HEARTBEAT_TIMEOUT_MS = Number(process.env.STEPWISE_HEARTBEAT_TIMEOUT_MS) || 30_000;
 
 /**
  * Resumes a run whose coordinator died: rebuilds its state from the stored event log (and, with the queue
@@ -85,13 +85,24 @@ export function startResume(pipeline: PipelineDefinition, runId: string, options
         { path: '', message: 'the run config given builds another plan than the run has' },
       ]);
     }
+    // The lease first, then the log: whatever the previous coordinator writes after the take is refused, so the
+    // log read below is all there is.
+    const lease = await takeCoordinatorLease(instance, runId, { force: options.force });
     const events = await instance.storage.getEvents(runId);
-    const { state } = replayStoredRun(plan, runId, events);
+    const { state, outcome } = replayStoredRun(plan, runId, events);
+    if (outcome) {
+      // The previous coordinator recorded the run's end but not its status: record it, and do not run it again.
+      await instance.storage.updateRun(runId, { status: outcome, endedAt: Date.now() }, lease.fence);
+      throw new ResumeError(
+        `run ${runId} already ended (${outcome}); start a new run from it with: stepwise reexecute ${runId}`,
+      );
+    }
     return executePlan(pipeline, {
       ...options,
       plan,
       runId,
       existingRun: true,
+      lease,
       state,
       storedEvents: events,
       executor: options.executor ?? (await executorFromConfig(config.execution, options.instance.config?.execution)),

@@ -10,6 +10,12 @@ import { isTerminal, type StepNode } from './step-node.js';
 
 export type RunOutcome = 'SUCCESS' | 'FAILURE' | 'CANCELED';
 
+/**
+ * How a coordinator's drive of a run ended: the run's outcome, or SUPERSEDED when another coordinator took the run
+ * (its lease) and this one stopped, leaving the run's outcome to it.
+ */
+export type RunResultStatus = RunOutcome | 'SUPERSEDED';
+
 export interface RunDriverOptions {
   runId: string;
   plan: ExecutionPlan;
@@ -28,6 +34,8 @@ export interface RunDriverOptions {
   state?: RunState;
   /** The stored events `state` was rebuilt from: if the executor delivers them again, they are dropped. */
   storedEvents?: readonly StepwiseEvent[];
+  /** The epoch of this coordinator's lease (LaunchContext.epoch). */
+  epoch?: number;
 }
 
 /** Identity of an event, to recognise one delivered again after a resume. */
@@ -46,6 +54,7 @@ export class RunDriver {
   private readonly active = new Set<StepNode>();
   private pumpScheduled = false;
   private canceled = false;
+  private superseded = false;
   private finish?: () => void;
   private cancelTimer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
@@ -55,7 +64,7 @@ export class RunDriver {
     this.state = options.state ?? new RunState(options.plan, options.runId);
   }
 
-  async run(): Promise<RunOutcome> {
+  async run(): Promise<RunResultStatus> {
     const { options } = this;
     const done = new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -80,6 +89,8 @@ export class RunDriver {
       logger: options.logger,
       receive: (event) => this.receive(event),
       resuming,
+      epoch: options.epoch,
+      superseded: (reason) => this.supersede(reason),
     });
     const onAbort = () => this.cancel(String(options.signal?.reason ?? 'canceled'));
     if (options.signal?.aborted) onAbort();
@@ -89,6 +100,15 @@ export class RunDriver {
     await done;
     options.signal?.removeEventListener('abort', onAbort);
     if (this.cancelTimer) clearTimeout(this.cancelTimer);
+    if (this.superseded) {
+      // The run goes on under the newer coordinator: its steps keep running, its shared state is left alone.
+      if (this.launcher.release) await this.launcher.release();
+      else {
+        this.launcher.abort('superseded by another coordinator');
+        await this.launcher.close();
+      }
+      return 'SUPERSEDED';
+    }
     await this.launcher.close();
     const durationMs = Date.now() - this.startedAt;
     if (this.canceled) {
@@ -106,6 +126,17 @@ export class RunDriver {
     }
     this.emit('RUN_SUCCESS', { durationMs });
     return 'SUCCESS';
+  }
+
+  /**
+   * Another coordinator took the run: stops dispatching and applying events, and ends `run()` with SUPERSEDED.
+   * The caller records why (its writes are refused from now on).
+   */
+  supersede(reason: string): void {
+    if (this.superseded) return;
+    this.superseded = true;
+    this.options.logger.warn({ runId: this.options.runId, reason }, 'coordinator superseded; stopping');
+    this.finish?.();
   }
 
   /** Stops dispatch and aborts running steps. */
@@ -157,6 +188,7 @@ export class RunDriver {
 
   /** Entry point of every event coming back from the executor. */
   receive(event: StepwiseEvent): void {
+    if (this.superseded) return;
     if (this.known.size > 0 && event.stepKey !== undefined && this.known.delete(signature(event))) return;
     const applied = this.state.apply(event);
     this.options.sink(event);
@@ -199,7 +231,7 @@ export class RunDriver {
 
   private pump(): void {
     // Events can arrive while the executor starts (a resumed run's backlog); dispatch waits for it.
-    if (!this.launcher) return;
+    if (!this.launcher || this.superseded) return;
     for (const node of this.state.takeSkipped()) {
       this.options.sink(
         makeEvent(

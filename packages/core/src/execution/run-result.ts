@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors/index.js';
 import type { SerializedError } from '../events/events.js';
 import type { IOManager } from '../io/io-manager.js';
-import type { RunOutcome } from './run-driver.js';
+import type { RunResultStatus } from './run-driver.js';
 import type { RunState } from './run-state.js';
 import { producedNames, producedOutput } from './step-node.js';
 import { type StepResult, stepResults } from './step-results.js';
@@ -10,7 +10,11 @@ import { type StepResult, stepResults } from './step-results.js';
 export interface RunResult {
   runId: string;
   pipeline: string;
-  status: RunOutcome;
+  /**
+   * SUPERSEDED: another coordinator took the run and this one stopped; the run's outcome is that one's (the steps
+   * this one did not see end show as CANCELED).
+   */
+  status: RunResultStatus;
   success: boolean;
   durationMs: number;
   steps: Record<string, StepResult>;
@@ -28,7 +32,7 @@ export interface RunResult {
 export function buildRunResult(
   state: RunState,
   pipeline: string,
-  outcome: RunOutcome,
+  outcome: RunResultStatus,
   durationMs: number,
   errors: Map<string, SerializedError>,
   io: IOManager,
@@ -60,7 +64,9 @@ export function buildRunResult(
     success: outcome === 'SUCCESS',
     durationMs,
     get steps() {
-      steps ??= Object.fromEntries(stepResults(state, errors, outcome).map((s) => [s.key, s]));
+      steps ??= Object.fromEntries(
+        stepResults(state, errors, outcome === 'SUPERSEDED' ? 'CANCELED' : outcome).map((s) => [s.key, s]),
+      );
       return steps;
     },
     output(stepKey, name = 'result') {

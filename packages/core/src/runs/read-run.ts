@@ -1,6 +1,6 @@
 import { NotFoundError } from '../errors/index.js';
+import { COORDINATOR_HEARTBEAT_TIMEOUT_MS } from '../execution/coordinator-lease.js';
 import { replayStoredRun } from '../execution/replay-stored-run.js';
-import { COORDINATOR_HEARTBEAT_TIMEOUT_MS } from '../execution/resume.js';
 import type { RunOutcome } from '../execution/run-driver.js';
 import type { StepStatus } from '../execution/step-node.js';
 import { type StepResult, stepResults } from '../execution/step-results.js';

@@ -1,4 +1,6 @@
+import { CoordinatorSupersededError } from '../errors/index.js';
 import type { StepwiseEvent } from '../events/events.js';
+import type { Fence } from './run-lease.js';
 import type { RunStorage } from './run-storage.js';
 
 export interface EventWriterOptions {
@@ -14,6 +16,13 @@ export interface EventWriterOptions {
    * A `flush()` retries at once regardless.
    */
   retryDelayMs?: number;
+  /** Every append carries it: see RunStorage.appendEvents. */
+  fence?: Fence;
+  /**
+   * Storage refused a write: another coordinator took the run. The writer then drops what it holds and everything
+   * written after (the newer coordinator records the run), and its flushes resolve.
+   */
+  onSuperseded?: (error: CoordinatorSupersededError) => void;
 }
 
 /**
@@ -36,10 +45,11 @@ export class EventWriter {
   private failed = false;
   private written = 0;
   private stored = 0;
+  private stopped = false;
 
   constructor(
     private readonly storage: RunStorage,
-    options: EventWriterOptions = {},
+    private readonly options: EventWriterOptions = {},
   ) {
     this.maxBatch = Math.max(1, options.maxBatch ?? 1_000);
     this.onError = options.onError;
@@ -53,6 +63,7 @@ export class EventWriter {
 
   /** Buffers `event` for storage. Returns at once. */
   write(event: StepwiseEvent): void {
+    if (this.stopped) return;
     this.buffer.push(event);
     this.written++;
     if (this.failed) return;
@@ -75,6 +86,14 @@ export class EventWriter {
     while (this.stored < target) {
       await this.pump();
     }
+  }
+
+  /** Drops what is buffered and every later write: the run is another coordinator's now. */
+  stop(): void {
+    this.stopped = true;
+    this.stored = this.written;
+    this.buffer = [];
+    this.resume();
   }
 
   /** Starts a background drain unless one is running or writes are paused after a failure. */
@@ -119,8 +138,13 @@ export class EventWriter {
       first = false;
       const batch = this.buffer.splice(0, this.maxBatch);
       try {
-        await this.storage.appendEvents(batch);
+        await this.storage.appendEvents(batch, this.options.fence);
       } catch (error) {
+        if (error instanceof CoordinatorSupersededError) {
+          this.stop();
+          this.options.onSuperseded?.(error);
+          return;
+        }
         this.buffer = batch.concat(this.buffer);
         throw error;
       }

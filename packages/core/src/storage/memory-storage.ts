@@ -1,5 +1,13 @@
-import { NotFoundError, StorageError } from '../errors/index.js';
+import { CoordinatorSupersededError, NotFoundError, StorageError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
+import {
+  decideLease,
+  type Fence,
+  fenceHolds,
+  type LeaseAnswer,
+  type LeaseRequest,
+  type RunLease,
+} from './run-lease.js';
 import {
   type DaemonHeartbeat,
   type DequeueChooser,
@@ -30,6 +38,7 @@ export class MemoryRunStorage implements RunStorage {
   private readonly events = new Map<string, StepwiseEvent[]>();
   private readonly order = new Map<string, number>();
   private readonly daemons = new Map<string, DaemonHeartbeat>();
+  private readonly leases = new Map<string, RunLease>();
 
   async init(): Promise<void> {}
 
@@ -48,9 +57,10 @@ export class MemoryRunStorage implements RunStorage {
     return { created: true, run };
   }
 
-  async updateRun(runId: string, patch: RunPatch): Promise<void> {
+  async updateRun(runId: string, patch: RunPatch, fence?: Fence): Promise<void> {
     const run = this.runs.get(runId);
     if (!run) throw new NotFoundError(`run '${runId}' not found`);
+    this.checkFence(runId, fence);
     Object.assign(run, structuredClone(patch), { updatedAt: Date.now() });
   }
 
@@ -118,7 +128,8 @@ export class MemoryRunStorage implements RunStorage {
     return out.slice(0, filter.limit ?? 100).map(copyRun);
   }
 
-  async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
+  async appendEvents(events: readonly StepwiseEvent[], fence?: Fence): Promise<void> {
+    if (fence) for (const runId of new Set(events.map((e) => e.runId))) this.checkFence(runId, fence);
     for (const e of events) {
       let log = this.events.get(e.runId);
       if (!log) {
@@ -141,6 +152,30 @@ export class MemoryRunStorage implements RunStorage {
       out.push({ ...e, seq: i + 1 } as StoredEvent);
     }
     return out;
+  }
+
+  private checkFence(runId: string, fence: Fence | undefined): void {
+    const epoch = this.leases.get(runId)?.epoch;
+    if (!fenceHolds(fence, epoch)) throw new CoordinatorSupersededError(runId, fence?.epoch ?? 0, epoch ?? 0);
+  }
+
+  async takeLease(runId: string, request: LeaseRequest): Promise<LeaseAnswer> {
+    const answer = decideLease(runId, this.leases.get(runId), request);
+    if (answer.taken) this.leases.set(runId, answer.lease);
+    return structuredClone(answer);
+  }
+
+  async renewLease(runId: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
+    const lease = this.leases.get(runId);
+    if (lease?.epoch !== epoch) return false;
+    lease.renewedAt = now;
+    lease.expiresAt = now + ttlMs;
+    return true;
+  }
+
+  async getLease(runId: string): Promise<RunLease | undefined> {
+    const lease = this.leases.get(runId);
+    return lease && structuredClone(lease);
   }
 
   async close(): Promise<void> {}

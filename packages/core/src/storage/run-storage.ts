@@ -1,5 +1,6 @@
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
+import type { Fence, LeaseAnswer, LeaseRequest, RunLease } from './run-lease.js';
 
 /**
  * Lifecycle of a run as stored: QUEUED (submitted, waiting for the daemon) → STARTING (dequeued, being launched) →
@@ -133,13 +134,25 @@ export interface RunStorage {
    * creates it and the others get the stored record (`created: false`), which may differ from theirs.
    */
   createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }>;
-  updateRun(runId: string, patch: RunPatch): Promise<void>;
+  /** With `fence`: refused (CoordinatorSupersededError) when the run's lease has a newer epoch. */
+  updateRun(runId: string, patch: RunPatch, fence?: Fence): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Only the status and last update of a run: cheap enough to poll (cancel requests, heartbeats). */
   getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
-  /** Appends in order, in one transaction; assigns each event the next per-run seq. */
-  appendEvents(events: readonly StepwiseEvent[]): Promise<void>;
+  /**
+   * Appends in order, in one transaction; assigns each event the next per-run seq. With `fence`: refused whole
+   * (CoordinatorSupersededError) when the lease of a run in the batch has a newer epoch.
+   */
+  appendEvents(events: readonly StepwiseEvent[], fence?: Fence): Promise<void>;
+  /**
+   * Takes the run's coordinator lease, atomically: when there is none, it expired, or `force`; the epoch goes up by
+   * one. Otherwise answers the live holder.
+   */
+  takeLease(runId: string, request: LeaseRequest): Promise<LeaseAnswer>;
+  /** Extends the lease of `epoch` to `now + ttlMs`; false when another coordinator took it since. */
+  renewLease(runId: string, epoch: number, now: number, ttlMs: number): Promise<boolean>;
+  getLease(runId: string): Promise<RunLease | undefined>;
   getEvents(runId: string, filter?: EventFilter): Promise<StoredEvent[]>;
   /**
    * Applies `patch` only if the run matches `expected`, atomically (a conditional UPDATE): how any number of

@@ -88,6 +88,21 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    // The coordinator lease of each run (storage/run-lease.ts): a table of its own, one row per run ever driven.
+    version: 5,
+    sql: (s) => `
+      CREATE TABLE ${s}.run_leases (
+        run_id text PRIMARY KEY,
+        owner_id text NOT NULL,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        epoch integer NOT NULL,
+        renewed_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */

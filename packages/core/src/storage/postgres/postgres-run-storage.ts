@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
+import type { Fence, LeaseAnswer, LeaseRequest, RunLease } from '../run-lease.js';
 import {
   patchColumns,
   RUN_COLUMNS,
@@ -24,6 +25,7 @@ import type {
   RunStorage,
 } from '../run-storage.js';
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
+import { checkFences, readLease, takeLease } from './postgres-leases.js';
 import * as queue from './postgres-run-queue.js';
 
 export interface PostgresRunStorageOptions {
@@ -197,9 +199,13 @@ export class PostgresRunStorage implements RunStorage {
     });
   }
 
-  async updateRun(runId: string, patch: RunPatch): Promise<void> {
+  async updateRun(runId: string, patch: RunPatch, fence?: Fence): Promise<void> {
     await this.ready();
     await this.transaction(`updating run '${runId}'`, async (client) => {
+      if (fence) {
+        await this.lockRuns(client, [runId]);
+        await checkFences(client, this.s, [runId], fence);
+      }
       if (!(await this.patch(client, runId, {}, patch))) throw new NotFoundError(`run '${runId}' not found`);
     });
   }
@@ -297,16 +303,25 @@ export class PostgresRunStorage implements RunStorage {
     });
   }
 
-  async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
+  /**
+   * The transaction's lock on each run, taken in a fixed order (by key) so two writers with overlapping batches
+   * cannot deadlock. Event appends and lease takes of a run take it: a fence is checked against a lease no take can
+   * change before the commit.
+   */
+  private async lockRuns(client: pg.PoolClient, runIds: readonly string[]): Promise<void> {
+    await client.query(
+      `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r ORDER BY h) AS locks`,
+      [LOCK_NAMESPACE_RUN, runIds],
+    );
+  }
+
+  async appendEvents(events: readonly StepwiseEvent[], fence?: Fence): Promise<void> {
     if (events.length === 0) return;
     await this.ready();
     await this.transaction(`appending ${events.length} events`, async (client) => {
       const runIds = [...new Set(events.map((e) => e.runId))];
-      // One lock per run, taken in a fixed order (by key) so two writers with overlapping batches cannot deadlock.
-      await client.query(
-        `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r ORDER BY h) AS locks`,
-        [LOCK_NAMESPACE_RUN, runIds],
-      );
+      await this.lockRuns(client, runIds);
+      if (fence) await checkFences(client, this.s, runIds, fence);
       // The last seq of each run: the newest chunk's, found through the primary key.
       const { rows } = await client.query<{ run_id: string; last: number | null }>(
         `SELECT r AS run_id,
@@ -356,6 +371,30 @@ export class PostgresRunStorage implements RunStorage {
         from = lastRow.first_seq + 1;
       }
     });
+  }
+
+  async takeLease(runId: string, request: LeaseRequest): Promise<LeaseAnswer> {
+    await this.ready();
+    return this.transaction(`taking the lease of run '${runId}'`, async (client) => {
+      await this.lockRuns(client, [runId]);
+      return takeLease(client, this.s, runId, request);
+    });
+  }
+
+  async renewLease(runId: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
+    await this.ready();
+    return this.withClient(`renewing the lease of run '${runId}'`, async (client) => {
+      const result = await client.query(
+        `UPDATE ${this.s}.run_leases SET renewed_at = $3, expires_at = $4 WHERE run_id = $1 AND epoch = $2`,
+        [runId, epoch, now, now + ttlMs],
+      );
+      return result.rowCount === 1;
+    });
+  }
+
+  async getLease(runId: string): Promise<RunLease | undefined> {
+    await this.ready();
+    return this.withClient(`reading the lease of run '${runId}'`, (client) => readLease(client, this.s, runId));
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    // The coordinator lease of each run (storage/run-lease.ts): a table of its own, one row per run ever driven.
+    version: 5,
+    sql: `
+      CREATE TABLE run_leases (
+        run_id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        renewed_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -1,9 +1,18 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
+import { CoordinatorSupersededError, NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
+import {
+  decideLease,
+  type Fence,
+  fenceHolds,
+  type LeaseAnswer,
+  type LeaseRequest,
+  type RunLease,
+} from '../run-lease.js';
+import { LEASE_COLUMNS, type LeaseRow, leaseOfRow, leaseParams } from '../run-lease-row.js';
 import {
   patchColumns,
   RUN_COLUMNS,
@@ -44,6 +53,7 @@ interface EventStatements {
   lastSeq: Database.Statement;
   insert: Database.Statement;
   read: Database.Statement;
+  leaseEpoch: Database.Statement;
 }
 
 const parseJson = (column: unknown) => JSON.parse(column as string);
@@ -146,9 +156,10 @@ export class SqliteRunStorage implements RunStorage {
     for (const [key, value] of Object.entries(tags)) insert.run(runId, key, value);
   }
 
-  async updateRun(runId: string, patch: RunPatch): Promise<void> {
+  async updateRun(runId: string, patch: RunPatch, fence?: Fence): Promise<void> {
     this.run(`updating run '${runId}'`, (db) => {
       db.transaction(() => {
+        this.checkFence(db, runId, fence);
         if (!this.patch(db, runId, {}, patch)) throw new NotFoundError(`run '${runId}' not found`);
       }).immediate();
     });
@@ -243,17 +254,26 @@ export class SqliteRunStorage implements RunStorage {
            (SELECT max(first_seq) FROM event_chunks WHERE run_id = @runId AND first_seq <= @afterSeq + 1), 0)
          ORDER BY first_seq`,
       ),
+      leaseEpoch: db.prepare('SELECT epoch FROM run_leases WHERE run_id = ?'),
     };
     return this.statements;
   }
 
-  async appendEvents(events: readonly StepwiseEvent[]): Promise<void> {
+  /** Throws when the run's lease has a newer epoch than `fence`; call inside the write transaction. */
+  private checkFence(db: Database.Database, runId: string, fence: Fence | undefined): void {
+    if (!fence) return;
+    const row = this.eventStatements(db).leaseEpoch.get(runId) as { epoch: number } | undefined;
+    if (!fenceHolds(fence, row?.epoch)) throw new CoordinatorSupersededError(runId, fence.epoch, row?.epoch ?? 0);
+  }
+
+  async appendEvents(events: readonly StepwiseEvent[], fence?: Fence): Promise<void> {
     if (events.length === 0) return;
     this.run(`appending ${events.length} events`, (db) => {
       const { lastSeq, insert } = this.eventStatements(db);
       // IMMEDIATE: take the write lock before reading the last seq, so another process cannot read the same one.
       db.transaction(() => {
         for (const [runId, group] of groupByRun(events)) {
+          this.checkFence(db, runId, fence);
           const last = lastSeq.get(runId) as { last_seq: number } | undefined;
           const chunk = encodeChunk(runId, (last?.last_seq ?? 0) + 1, group);
           insert.run(chunk.runId, chunk.firstSeq, chunk.lastSeq, chunk.events);
@@ -275,12 +295,47 @@ export class SqliteRunStorage implements RunStorage {
     });
   }
 
+  async takeLease(runId: string, request: LeaseRequest): Promise<LeaseAnswer> {
+    return this.run(`taking the lease of run '${runId}'`, (db) =>
+      // IMMEDIATE: the read and the write are one decision under the database's write lock.
+      db
+        .transaction(() => {
+          const answer = decideLease(runId, readLease(db, runId), request);
+          if (answer.taken) {
+            db.prepare(`INSERT OR REPLACE INTO run_leases (${LEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+              ...leaseParams(answer.lease),
+            );
+          }
+          return answer;
+        })
+        .immediate(),
+    );
+  }
+
+  async renewLease(runId: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
+    return this.run(`renewing the lease of run '${runId}'`, (db) => {
+      const result = db
+        .prepare('UPDATE run_leases SET renewed_at = ?, expires_at = ? WHERE run_id = ? AND epoch = ?')
+        .run(now, now + ttlMs, runId, epoch);
+      return result.changes === 1;
+    });
+  }
+
+  async getLease(runId: string): Promise<RunLease | undefined> {
+    return this.run(`reading the lease of run '${runId}'`, (db) => readLease(db, runId));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;
   }
+}
+
+function readLease(db: Database.Database, runId: string): RunLease | undefined {
+  const row = db.prepare(`SELECT ${LEASE_COLUMNS} FROM run_leases WHERE run_id = ?`).get(runId) as LeaseRow | undefined;
+  return row && leaseOfRow(row);
 }
 
 /**
