@@ -75,6 +75,11 @@ export interface DispatchOptions {
   onAddFailed: (jobs: PendingJob[], error: unknown) => void;
   /** Jobs added to BullMQ, for QueueExecutor.stats. */
   onAdded?: (count: number) => void;
+  /**
+   * Asked before each flush: false drops its jobs (a newer coordinator has the run: see claim-epoch.lua). Rejects:
+   * the jobs could not be added.
+   */
+  admit?: () => Promise<boolean>;
 }
 
 /**
@@ -130,10 +135,12 @@ export class Dispatcher {
       if (list) list.push(job);
       else byQueue.set(job.queue, [job]);
     }
+    const admitted = this.options.admit?.() ?? Promise.resolve(true);
     const flushed = Promise.all(
       [...byQueue].map(async ([name, jobs]) => {
         const bundles = this.options.bundle(name, jobs);
         try {
+          if (!(await admitted)) return;
           this.options.onAdded?.(bundles.length);
           await addStepJobs(this.queue(name), bundles);
         } catch (error) {

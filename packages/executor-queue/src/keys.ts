@@ -15,6 +15,11 @@ export class RedisKeys {
     return `${this.prefix}:run:${runId}:canceled`;
   }
 
+  /** The lease epoch of the run's newest coordinator: older coordinators' dispatches are refused (claim-epoch.lua). */
+  runEpoch(runId: string): string {
+    return `${this.prefix}:run:${runId}:epoch`;
+  }
+
   /** Pub/sub channel announcing canceled runs, so workers abort their running steps. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { planBundles } from './bundle-policy.js';
 import { Chains } from './chains.js';
 import { Dispatcher, isQueueName, jobIdOf, type PendingJob } from './dispatch.js';
+import { DispatchFence } from './dispatch-fence.js';
 import { EventConsumer } from './event-consumer.js';
 import { type InFlight, InFlightSteps } from './in-flight.js';
 import { InlineValues, inlinedProducers } from './inline-values.js';
@@ -80,6 +81,7 @@ export class QueueRun implements StepLauncher {
   private readonly dispatcher: Dispatcher;
   private readonly consumer: EventConsumer;
   private readonly watchdog: Watchdog;
+  private readonly fence: DispatchFence;
   private closed = false;
   private aborting?: Promise<void>;
 
@@ -91,6 +93,7 @@ export class QueueRun implements StepLauncher {
     this.keys = new RedisKeys(options.prefix);
     this.now = run.now ?? Date.now;
     this.io = run.runIO instanceof FsIOManager ? { kind: 'fs', dir: run.runIO.dir } : { kind: 'redis' };
+    this.fence = new DispatchFence(commands, this.keys, ctx.runId, ctx.epoch, (reason) => ctx.superseded(reason));
     this.inlineValues = new InlineValues(ctx.runId, 64 * 1024 * 1024, undefined, inlinedProducers(ctx.plan.steps));
     const queueOf = (step: { tags: Record<string, string> }) => step.tags.queue ?? options.defaultQueue;
     this.chains = new Chains(ctx.runId, ctx.plan.steps, queueOf);
@@ -112,6 +115,7 @@ export class QueueRun implements StepLauncher {
       onAdded: (count) => {
         run.stats.jobsAdded += count;
       },
+      admit: () => this.fence.admit(),
     });
     this.consumer = new EventConsumer({
       redis: blocking,
@@ -150,6 +154,8 @@ export class QueueRun implements StepLauncher {
   }
 
   private async prepare(): Promise<void> {
+    // The fence first: a live previous coordinator dispatches nothing after it, so the reads below see all it left.
+    if (!(await this.fence.admit())) return;
     // Side by side: the slots (they decide bundling), the run's queues ready, and on a fresh run the (empty)
     // stream read once.
     const { resuming } = this.ctx;
@@ -363,13 +369,23 @@ export class QueueRun implements StepLauncher {
   }
 
   async close(): Promise<void> {
+    await this.end(true);
+  }
+
+  /** A newer coordinator has the run: its stream, jobs and values stay for that one. */
+  release(): Promise<void> {
+    this.fence.release();
+    return this.end(false);
+  }
+
+  private async end(finished: boolean): Promise<void> {
     this.closed = true;
     this.watchdog.stop();
     await this.dispatcher.flushing().catch(() => {});
     // A canceled run ends once its queued jobs are removed, not while the removal is still going on.
     await this.aborting;
     await this.consumer.stop();
-    await deleteRunEvents(this.run.commands, this.keys, this.ctx.runId).catch(() => {});
+    if (finished) await deleteRunEvents(this.run.commands, this.keys, this.ctx.runId).catch(() => {});
     await this.dispatcher.close();
     const { blocking, queueConnection } = this.run;
     blocking.disconnect();

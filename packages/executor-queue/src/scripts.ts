@@ -147,6 +147,20 @@ export async function deleteMatching(redis: Redis, pattern: string): Promise<voi
   } while (cursor !== '0');
 }
 
+/** How long a run's dispatch fence lives after its last claim, in seconds: longer than any run waits between flushes. */
+const EPOCH_TTL_SECONDS = 7 * 86_400;
+
+const CLAIM_EPOCH = 'stepwiseClaimEpoch';
+
+/**
+ * Claims the run's dispatch fence for a coordinator of lease epoch `epoch` (claim-epoch.lua): 0 when it holds,
+ * else the newer epoch that refuses it.
+ */
+export async function claimEpoch(redis: Redis, keys: RedisKeys, runId: string, epoch: number): Promise<number> {
+  const commander = defineScripts(redis) as unknown as Record<typeof CLAIM_EPOCH, (...args: Arg[]) => Promise<number>>;
+  return Number(await commander[CLAIM_EPOCH](keys.runEpoch(runId), epoch, EPOCH_TTL_SECONDS));
+}
+
 /** The ioredis command of store-if-newest.lua: EVALSHA once the script is on the connection, not its text each time. */
 const STORE_IF_NEWEST = 'stepwiseStoreIfNewest';
 
@@ -159,6 +173,7 @@ type StoreCommander = Record<typeof STORE_IF_NEWEST, (...args: Arg[]) => unknown
 export function defineScripts(redis: Redis): Redis {
   // The number of keys varies (two per value): each call gives it.
   if (!(STORE_IF_NEWEST in redis)) redis.defineCommand(STORE_IF_NEWEST, { lua: lua('store-if-newest') });
+  if (!(CLAIM_EPOCH in redis)) redis.defineCommand(CLAIM_EPOCH, { lua: lua('claim-epoch'), numberOfKeys: 1 });
   return redis;
 }
 
