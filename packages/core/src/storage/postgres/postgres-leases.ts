@@ -11,7 +11,7 @@ import {
 import { LEASE_COLUMNS, type LeaseRow, leaseOfRow, leaseParams } from '../run-lease-row.js';
 
 /*
- * The coordinator leases of PostgreSQL storage (storage/run-lease.ts). Every function runs inside a transaction
+ * The coordinator leases of PostgreSQL storage (storage/run-lease.ts). Takes and fence checks run inside a transaction
  * holding the run's advisory lock (PostgresRunStorage.lockRuns), so a take and a fenced write never interleave.
  * `s` is the quoted schema.
  */
@@ -39,6 +39,22 @@ export async function takeLease(
     );
   }
   return answer;
+}
+
+/** Extends the lease of `epoch`; false when another take replaced it. Needs no lock: one conditional UPDATE. */
+export async function renewLease(
+  client: pg.PoolClient,
+  s: string,
+  runId: string,
+  epoch: number,
+  now: number,
+  ttlMs: number,
+): Promise<boolean> {
+  const result = await client.query(
+    `UPDATE ${s}.run_leases SET renewed_at = $3, expires_at = $4 WHERE run_id = $1 AND epoch = $2`,
+    [runId, epoch, now, now + ttlMs],
+  );
+  return result.rowCount === 1;
 }
 
 /** Throws when the lease of one of `runIds` has a newer epoch than `fence`. */

@@ -25,7 +25,7 @@ import type {
   RunStorage,
 } from '../run-storage.js';
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
-import { checkFences, readLease, takeLease } from './postgres-leases.js';
+import { checkFences, readLease, renewLease, takeLease } from './postgres-leases.js';
 import * as queue from './postgres-run-queue.js';
 
 export interface PostgresRunStorageOptions {
@@ -303,11 +303,7 @@ export class PostgresRunStorage implements RunStorage {
     });
   }
 
-  /**
-   * The transaction's lock on each run, taken in a fixed order (by key) so two writers with overlapping batches
-   * cannot deadlock. Event appends and lease takes of a run take it: a fence is checked against a lease no take can
-   * change before the commit.
-   */
+  /** Locks each run for the transaction (appends, takes, fenced writes), in key order so no two deadlock. */
   private async lockRuns(client: pg.PoolClient, runIds: readonly string[]): Promise<void> {
     await client.query(
       `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r ORDER BY h) AS locks`,
@@ -383,13 +379,9 @@ export class PostgresRunStorage implements RunStorage {
 
   async renewLease(runId: string, epoch: number, now: number, ttlMs: number): Promise<boolean> {
     await this.ready();
-    return this.withClient(`renewing the lease of run '${runId}'`, async (client) => {
-      const result = await client.query(
-        `UPDATE ${this.s}.run_leases SET renewed_at = $3, expires_at = $4 WHERE run_id = $1 AND epoch = $2`,
-        [runId, epoch, now, now + ttlMs],
-      );
-      return result.rowCount === 1;
-    });
+    return this.withClient(`renewing the lease of run '${runId}'`, (c) =>
+      renewLease(c, this.s, runId, epoch, now, ttlMs),
+    );
   }
 
   async getLease(runId: string): Promise<RunLease | undefined> {
