@@ -81,6 +81,19 @@ async function checkStarting(context: MonitorContext, run: RunRecord, now: numbe
   }
 }
 
+/** A beat this long after the resume claim comes from the resumed coordinator, not from the claim's own write. */
+const CLAIM_WRITE_SLACK_MS = 1_000;
+
+/**
+ * A coordinator launched by a resume has had no time to beat yet (a queued job waits for a worker, a process loads
+ * the code): give it `startTimeoutMs`, as a first launch gets, before taking the run for lost again.
+ */
+function resumedCoordinatorStarting(run: RunRecord, now: number, monitoring: RunMonitoringConfig): boolean {
+  if (!run.claim || !run.resumeAttempts) return false;
+  const beatSinceClaim = run.updatedAt - run.claim.at > CLAIM_WRITE_SLACK_MS;
+  return !beatSinceClaim && now - run.claim.at <= monitoring.startTimeoutMs;
+}
+
 async function checkRunning(context: MonitorContext, run: RunRecord, now: number): Promise<void> {
   const { instance, monitoring, daemonId, launcher } = context;
   const maxRuntime = Number(run.tags[MAX_RUNTIME_TAG]);
@@ -98,6 +111,7 @@ async function checkRunning(context: MonitorContext, run: RunRecord, now: number
   }
   const silentMs = now - run.updatedAt;
   if (silentMs <= monitoring.heartbeatTimeoutMs) return;
+  if (resumedCoordinatorStarting(run, now, monitoring)) return;
   const lost = `its coordinator has not beaten for ${silentMs} ms (runMonitoring.heartbeatTimeoutMs ${monitoring.heartbeatTimeoutMs})`;
   if (run.status === 'CANCELING') {
     await endRunWithoutCoordinator(instance, run.runId, {

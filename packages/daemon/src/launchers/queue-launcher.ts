@@ -24,7 +24,14 @@ export class QueueLauncher implements RunLauncher {
     return this.add({ runId: run.runId, action: 'launch' }, `launch-${run.runId}`);
   }
 
-  resume(run: RunRecord): Promise<LaunchDetails> {
+  async resume(run: RunRecord): Promise<LaunchDetails> {
+    // A job of an earlier decision still waiting (no worker took it) must not start a second coordinator later.
+    const attempt = (run.resumeAttempts ?? 0) + 1;
+    const stale = [
+      `launch-${run.runId}`,
+      ...Array.from({ length: attempt - 1 }, (_, i) => `resume-${run.runId}-${i + 1}`),
+    ];
+    await Promise.all(stale.map((id) => this.queue.remove(id).catch(() => 0)));
     return this.add({ runId: run.runId, action: 'resume' }, `resume-${run.runId}-${(run.resumeAttempts ?? 0) + 1}`);
   }
 
