@@ -33,7 +33,7 @@ function slowStarted(instance: Instance, runId: string): Promise<true> {
 /** The pid the last `launched` event of a run names (the coordinator's process). */
 async function coordinatorPid(instance: Instance, runId: string): Promise<number> {
   const launched = engineEvents(await instance.storage.getEvents(runId), 'launched').at(-1);
-  return Number((launched?.data as { details?: { pid?: number } }).details?.pid);
+  return Number(launched?.data.details?.pid);
 }
 
 async function expectResumedOnce(instance: Instance, runId: string, log: string): Promise<void> {
@@ -146,9 +146,7 @@ runCoordinator: { queued: { dequeueIntervalMs: 100 } }
       await exited(workerA);
       workerB = startCli(home, ['worker', '--runs']);
       await expectResumedOnce(instance, runId, log);
-      const jobs = engineEvents(await instance.storage.getEvents(runId), 'launched').map(
-        (e) => (e.data as { details?: { jobId?: string } }).details?.jobId,
-      );
+      const jobs = engineEvents(await instance.storage.getEvents(runId), 'launched').map((e) => e.data.details?.jobId);
       expect(jobs).toEqual([`launch-${runId}`, `resume-${runId}-1`]);
     } finally {
       workerA.kill('SIGKILL');

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Instance, type RunRecord, STEPWISE_BIN, type StoredEvent } from '@stepwise/core';
+import { type EventOf, Instance, type RunRecord, STEPWISE_BIN, type StoredEvent } from '@stepwise/core';
 import { exitCode, killOnExit, stopProcess, waitUntil } from '@stepwise/testing';
 
 export const PIPELINES = fileURLToPath(new URL('./fixtures/pipelines.ts', import.meta.url));
@@ -109,8 +109,10 @@ export async function waitEnded(
   );
 }
 
-export function engineEvents(events: readonly StoredEvent[], kind: string): StoredEvent[] {
-  return events.filter((e) => e.type === 'ENGINE_EVENT' && e.data.kind === kind);
+export function engineEvents(events: readonly StoredEvent[], kind: string): Array<EventOf<'ENGINE_EVENT'>> {
+  return events.filter(
+    (e): e is StoredEvent & EventOf<'ENGINE_EVENT'> => e.type === 'ENGINE_EVENT' && e.data.kind === kind,
+  );
 }
 
 /** The most runs in progress at once, from stored start and end times. */
