@@ -146,6 +146,33 @@ export const brokenResource = pipeline({
   },
 });
 
+const makeHandler = op({
+  name: 'make_handler',
+  outs: { handler: { schema: z.unknown() } },
+  compute: () => ({ handler: { onEvent: () => 1 } }),
+});
+const useHandler = op({
+  name: 'use_handler',
+  ins: { handler: z.unknown() },
+  out: z.string(),
+  compute: (_c, { handler }) => typeof handler,
+});
+
+/** `make_handler` returns a function inside its output: it cannot cross the wire, so it fails on every executor. */
+export const unserializable = pipeline({
+  name: 'conformance_unserializable',
+  build: () => void useHandler({ handler: makeHandler().handler }),
+});
+
 export default repository({
-  pipelines: [retrying, optionalOutputs, dynamicFanOut, cancelable, isolation, resources, brokenResource],
+  pipelines: [
+    retrying,
+    optionalOutputs,
+    dynamicFanOut,
+    cancelable,
+    isolation,
+    resources,
+    brokenResource,
+    unserializable,
+  ],
 });

@@ -24,6 +24,7 @@ import {
   optionalOutputs,
   resources,
   retrying,
+  unserializable,
 } from './conformance-pipelines.js';
 import { waitUntil, within } from './wait.js';
 
@@ -174,6 +175,17 @@ export function runExecutorConformance(name: string, target: ExecutorUnderTest):
       expect(result.steps.use_broken?.status).toBe('FAILURE');
       expect(result.steps.use_broken?.error?.message).toMatch(/database is down/);
       expect(result.steps.inc?.status).toBe('NOT_STARTED');
+    });
+
+    it('fails the step whose output cannot be serialized, naming the output and the type', async () => {
+      const { result, events } = await run(unserializable);
+      expect(result.status).toBe('FAILURE');
+      expect(result.steps.make_handler?.status).toBe('FAILURE');
+      expect(result.steps.make_handler?.error?.message).toBe(
+        "output 'handler' of step 'make_handler' holds a function (onEvent) at onEvent, which cannot be serialized to pass between steps; return plain data (objects, arrays, strings, numbers, Date, Map, Set, Buffer) instead",
+      );
+      expect(typesOf(events, 'make_handler')).toContain('STEP_FAILURE');
+      expect(result.steps.use_handler?.status).toBe('NOT_STARTED');
     });
   });
 }

@@ -7,6 +7,7 @@ export { MalformedRunError } from './malformed-run-error.js';
 export { NotFoundError } from './not-found-error.js';
 export { type LeaseHolder, RunLeaseHeldError } from './run-lease-held-error.js';
 export { SelectionError } from './selection-error.js';
+export { SerializationError } from './serialization-error.js';
 export { StepwiseError, type StepwiseErrorOptions } from './stepwise-error.js';
 export { StorageError } from './storage-error.js';
 export { CoordinatorSupersededError } from './superseded-error.js';

@@ -4,6 +4,7 @@ import type { UserEvent } from '../definitions/context.js';
 import { isDynamicItem, type OpDefinition, type OutputDefinition, retryDelayMs } from '../definitions/op.js';
 import { NotFoundError, StepwiseError, TypeCheckError } from '../errors/index.js';
 import { type EventDataMap, type EventType, makeEvent, serializeError } from '../events/events.js';
+import { assertWireSafe } from '../io/wire-safe.js';
 import type { OutputRef, ResolvedInput, StepTask } from '../plan/plan.js';
 import type { StepExecutionOptions, StepOutcome, StepRuntime } from './step-runtime.js';
 
@@ -214,6 +215,7 @@ async function storeOutput(
         `${what} of step '${task.key}' failed its type check: ${describeZodError(parsed.error)}`,
       );
     }
+    assertWireSafe(parsed.data, `${what} of step '${task.key}'`);
     return parsed.data;
   };
   if (!out.dynamic) {
