@@ -1,6 +1,7 @@
 export { STEPWISE_BIN } from './cli/bin-path.js';
 export { loadRunConfig, parsePositiveInt, parseTags, withInstance } from './cli/options.js';
 export { deepMerge } from './config/deep-merge.js';
+export { type EnvRef, isEnvRef } from './config/env-ref.js';
 export { formatZodIssues } from './config/format-issues.js';
 export {
   type ComputeLogsConfig,
@@ -36,6 +37,7 @@ export {
   Secret,
   secret,
 } from './config/redact.js';
+export { hasEnvRefs, type ResolveEnvOptions, resolveEnvRefs } from './config/resolve-env.js';
 export {
   type ExecutionConfig,
   executionSchema,
@@ -111,6 +113,7 @@ export {
 } from './execution/step-refusal.js';
 export { displayStatus, type StepResult, type StepResultStatus, stepResults } from './execution/step-results.js';
 export type { StepExecutionOptions, StepOutcome, StepRuntime } from './execution/step-runtime.js';
+export { storedRunPlan } from './execution/stored-run-plan.js';
 export { Instance, type InstanceParts } from './instance/instance.js';
 export { CachingIOManager } from './io/caching-io-manager.js';
 export { decodeValue, encodeValue } from './io/codec.js';

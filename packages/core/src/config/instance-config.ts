@@ -10,6 +10,7 @@ import { computeLogKinds, configSections, executorKinds, ioKinds, storageKinds }
 import { isPlainObject } from './deep-merge.js';
 import { formatZodIssues } from './format-issues.js';
 import { parseYaml } from './load-yaml.js';
+import { resolveEnvRefs } from './resolve-env.js';
 
 /** The instance config file's name inside the home directory. */
 export const INSTANCE_CONFIG_FILE = 'stepwise.yaml';
@@ -244,8 +245,9 @@ export async function resolveInstanceConfig(
   input: unknown,
   options: ParseInstanceConfigOptions,
 ): Promise<InstanceConfig> {
-  const doc = input ?? {};
   const what = options.source ? `instance config '${options.source}'` : 'instance config';
+  // `{ env: NAME }` anywhere: the variable's value, kept out of runs' records and output (see resolveEnvRefs).
+  const doc = resolveEnvRefs(input ?? {}, { what, as: 'plain' });
   if (isPlainObject(doc)) {
     const { baseDir } = contextOf(options);
     const plugins = Array.isArray(doc.plugins) ? doc.plugins : [];

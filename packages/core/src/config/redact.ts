@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import type { StepwiseEvent } from '../events/events.js';
 import type { ExecutionPlan, PlanInput, PlanStep } from '../plan/plan.js';
 import { isPlainObject } from './deep-merge.js';
+import { isEnvRef } from './env-ref.js';
 
 /** What a redacted value is replaced with. */
 export const REDACTED = '***';
@@ -139,8 +140,9 @@ function reveal(value: unknown, depth: number): unknown {
  * that quotes a connection URL.
  */
 export function collectSecretValues(value: unknown): string[] {
-  const found = new Set<string>();
+  const found = new Set<string>(processSecrets);
   const visit = (v: unknown, underSecretKey: boolean, depth: number) => {
+    if (isEnvRef(v)) return;
     if (isSecret(v)) {
       found.add(v.reveal());
       return;
@@ -157,6 +159,14 @@ export function collectSecretValues(value: unknown): string[] {
   };
   visit(value, false, 0);
   return [...found].filter((s) => s.length >= MIN_SCRUBBED_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/** Secret strings of this process outside any run config (stepwise.yaml values read from the environment). */
+const processSecrets = new Set<string>();
+
+/** Adds strings every run of this process masks (see {@link collectSecretValues}). */
+export function addSecretValues(...values: string[]): void {
+  for (const v of values) processSecrets.add(v);
 }
 
 export interface RedactOptions {
@@ -208,10 +218,11 @@ function redact(value: unknown, secrets: readonly string[], copy: boolean, depth
     }
     return out ?? value;
   }
-  if (!isPlainObject(value)) return value;
+  // A `{ env: NAME }` names where a secret comes from, not the secret: kept, so that a resume reads it again.
+  if (!isPlainObject(value) || isEnvRef(value)) return value;
   let out: Record<string, unknown> | undefined = copy ? copyObject(value) : undefined;
   for (const key of Object.keys(value)) {
-    const v = isSecretKey(key) ? REDACTED : redact(value[key], secrets, copy, depth + 1);
+    const v = isSecretKey(key) && !isEnvRef(value[key]) ? REDACTED : redact(value[key], secrets, copy, depth + 1);
     if (v !== value[key]) {
       out ??= copyObject(value);
       setOwn(out, key, v);

@@ -7,6 +7,7 @@ import { executorKinds } from '../plugins/registry.js';
 import { isPlainObject } from './deep-merge.js';
 import { describeType, didYouMean, formatPath, formatZodIssues, strippedKeys } from './format-issues.js';
 import { revealSecrets } from './redact.js';
+import { resolveEnvRefs } from './resolve-env.js';
 
 /** `execution`: exactly one executor kind with its options; the kinds are the registered ones (see registerPlugin). */
 export type ExecutionConfig = Record<string, Record<string, unknown>>;
@@ -122,9 +123,11 @@ export function validateRunConfig(
     return undefined;
   };
 
-  // secret() values are validated (and given to ops) as the strings they wrap; only storage and output mask them.
-  const root = objectAt([], revealSecrets(raw));
-  if (root === undefined) throw new ConfigError(`run config for pipeline '${pipeline.name}'`, issues);
+  // secret() values, and those read from the environment ({ env: NAME }), are validated (and given to ops) as the
+  // strings they wrap; only storage and output mask them.
+  const what = `run config for pipeline '${pipeline.name}'`;
+  const root = objectAt([], revealSecrets(resolveEnvRefs(raw, { what, as: 'secret' })));
+  if (root === undefined) throw new ConfigError(what, issues);
   for (const key of Object.keys(root)) {
     if (!['ops', 'resources', 'execution', 'tags'].includes(key)) {
       issue([key], `unknown key${didYouMean(key, ['ops', 'resources', 'execution', 'tags'])}`);
@@ -146,7 +149,7 @@ export function validateRunConfig(
     else issues.push(...formatZodIssues(parsed.error.issues, root.tags, ['tags']));
   }
 
-  if (issues.length > 0) throw new ConfigError(`run config for pipeline '${pipeline.name}'`, issues);
+  if (issues.length > 0) throw new ConfigError(what, issues);
   if (options.steps === undefined) validated.set(result, pipeline);
   return result;
 }

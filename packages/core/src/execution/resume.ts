@@ -2,8 +2,6 @@ import { validateRunConfig } from '../config/run-config.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { ConfigError, NotFoundError, StepwiseError } from '../errors/index.js';
 import type { Instance } from '../instance/instance.js';
-import { buildPlan } from '../plan/build-plan.js';
-import type { ExecutionPlan } from '../plan/plan.js';
 import { TERMINAL_RUN_STATUSES } from '../storage/run-storage.js';
 import { takeCoordinatorLease } from './coordinator-lease.js';
 import type { ExecuteOptions } from './execute-pipeline.js';
@@ -12,6 +10,7 @@ import { replayStoredRun } from './replay-stored-run.js';
 import { type RunHandle, startHandle } from './run-handle.js';
 import { executePlan } from './run-lifecycle.js';
 import type { RunResult } from './run-result.js';
+import { storedRunPlan } from './stored-run-plan.js';
 
 /** The run cannot be resumed: it has finished, or the code no longer matches its plan. */
 export class ResumeError extends StepwiseError {
@@ -73,13 +72,7 @@ export function startResume(pipeline: PipelineDefinition, runId: string, options
       rawConfig,
       run.plan.selection ? { steps: new Set(run.plan.selection) } : {},
     );
-    const plan: ExecutionPlan =
-      options.runConfig === undefined
-        ? run.plan
-        : buildPlan(pipeline, config, {
-            ...(run.plan.selection ? { stepSelection: run.plan.selection } : {}),
-            reuse: run.plan.reuse,
-          });
+    const plan = storedRunPlan(pipeline, run, config, options.runConfig !== undefined);
     if (plan.steps.length !== run.plan.steps.length) {
       throw new ConfigError(`resuming run ${runId}`, [
         { path: '', message: 'the run config given builds another plan than the run has' },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { collectSecretValues, redactConfig, redactEvent, redactPlan, redactValue } from '../config/redact.js';
+import { redactConfig, redactEvent, redactPlan, redactValue } from '../config/redact.js';
+import { runConfigSecrets } from '../config/resolve-env.js';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import { CoordinatorSupersededError } from '../errors/index.js';
 import { makeEvent, type SerializedError, type StepwiseEvent } from '../events/events.js';
@@ -53,7 +54,7 @@ export async function executePlan(pipeline: PipelineDefinition, options: Execute
   const startedAt = Date.now();
   // Secrets in the run config (secret() values, values under secret keys) are stored and shown as `***`;
   // the in-memory plan keeps the real values for the ops and resources.
-  const secrets = collectSecretValues(options.runConfig);
+  const secrets = runConfigSecrets(options.runConfig);
   const lease = await recordStart(instance, pipeline, runId, options, secrets, startedAt);
   let supersededBy: string | undefined;
   const writer = new EventWriter(instance.storage, {

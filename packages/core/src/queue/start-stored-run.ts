@@ -6,6 +6,7 @@ import type { ExecuteOptions } from '../execution/execute-pipeline.js';
 import { executorFromConfig, loadExecutorPlugin } from '../execution/executor-registry.js';
 import { type RunHandle, startHandle } from '../execution/run-handle.js';
 import { executePlan } from '../execution/run-lifecycle.js';
+import { storedRunPlan } from '../execution/stored-run-plan.js';
 import type { Instance } from '../instance/instance.js';
 import { codeLocationOf, loadCodeLocation } from '../location/code-location.js';
 import type { RunRecord } from '../storage/run-storage.js';
@@ -25,7 +26,7 @@ export function startStoredRun(instance: Instance, runId: string, options: Start
     await instance.init();
     let run: RunRecord | undefined;
     let pipeline: PipelineDefinition;
-    let execution: ReturnType<typeof validateRunConfig>['execution'];
+    let config: ReturnType<typeof validateRunConfig>;
     try {
       run = await instance.storage.getRun(runId);
       if (!run) throw new NotFoundError(`run '${runId}' not found; list runs with: stepwise runs list`);
@@ -44,7 +45,7 @@ export function startStoredRun(instance: Instance, runId: string, options: Start
       }
       await loadExecutorPlugin(run.runConfig);
       const selection = run.plan.selection ? { steps: new Set(run.plan.selection) } : {};
-      execution = validateRunConfig(pipeline, run.runConfig, selection).execution;
+      config = validateRunConfig(pipeline, run.runConfig, selection);
     } catch (error) {
       if (error instanceof NotFoundError || (error instanceof LaunchError && error.code === 'RUN_NOT_STARTING'))
         throw error;
@@ -74,12 +75,12 @@ export function startStoredRun(instance: Instance, runId: string, options: Start
     return executePlan(pipeline, {
       ...options,
       instance,
-      plan: run.plan,
+      plan: storedRunPlan(pipeline, run, config, false),
       runId,
       runConfig: run.runConfig,
       tags: run.tags,
       existingRun: true,
-      executor: options.executor ?? (await executorFromConfig(execution, instance.config?.execution)),
+      executor: options.executor ?? (await executorFromConfig(config.execution, instance.config?.execution)),
       signal: handle.signal,
       onEvent: handle.publish,
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { collectSecretValues, redactConfig, redactPlan, redactValue } from '../config/redact.js';
+import { redactConfig, redactPlan, redactValue } from '../config/redact.js';
+import { runConfigSecrets } from '../config/resolve-env.js';
 import { validateRunConfig } from '../config/run-config.js';
 import { UsageError } from '../errors/index.js';
 import { makeEvent } from '../events/events.js';
@@ -42,7 +43,7 @@ export async function submitRun(instance: Instance, options: SubmitRunOptions): 
   const runId = options.runId ?? randomUUID();
   const now = Date.now();
   // Stored as `executePlan` stores a run: secrets masked (give them to the launched run through the environment).
-  const secrets = collectSecretValues(raw);
+  const secrets = runConfigSecrets(raw);
   const record: RunRecord = {
     runId,
     pipeline: pipeline.name,
