@@ -168,6 +168,18 @@ describe('stepwise airflow compile', { timeout: 180_000 }, () => {
     expect(outputs['report.result']).toBe('total=14 even=3');
   });
 
+  it('an empty fan-out: the mapped task is skipped and the collect step still runs (trigger rule none_failed)', async () => {
+    const { dir, home } = makeHome();
+    const config = join(dir, 'none.yaml');
+    writeFileSync(config, 'ops:\n  numbers:\n    config: { count: 0 }\n');
+    const out = await compile(home, dir, 'fanout', ['-c', config]);
+    const state = await runDag(join(out, 'fanout.py'), home, join(dir, 'state.json'));
+    expect(state.states).toMatchObject({ square: 'skipped', total: 'success', report: 'success' });
+    const { run: record, outputs } = await storedOutputs(home, await runIdOf(home, 'fanout'));
+    expect(record.status).toBe('SUCCESS');
+    expect(outputs['total.result']).toBe(0);
+  });
+
   it('two root tasks racing --create-run create one run (SQLite and PostgreSQL)', async ({ task }) => {
     const { inject } = await import('vitest');
     const { dropSchema, randomSchemaName } = await import('../../../test/setup/postgres.js');
