@@ -80,7 +80,7 @@ async function runIdOf(home: string, pipeline: string): Promise<string> {
   return (found[0] as { runId: string }).runId;
 }
 
-describe('stepwise airflow compile', { timeout: 180_000 }, () => {
+describe('stepwise airflow compile', { timeout: 300_000 }, () => {
   it('writes a DAG file that Airflow rules accept, with the tasks and edges of the plan, the same bytes each time', async () => {
     const { dir, home } = makeHome();
     const out = await compile(home, dir, 'fanout');

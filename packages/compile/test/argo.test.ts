@@ -50,7 +50,7 @@ function checkWorkflow(doc: WorkflowDoc): void {
   for (const name of tasks.keys()) visit(name);
 }
 
-describe('stepwise argo compile', { timeout: 180_000 }, () => {
+describe('stepwise argo compile', { timeout: 300_000 }, () => {
   it('writes a Workflow that Argo schema and rules accept, one task per step, the same bytes each time', async () => {
     const { dir, home } = makeHome();
     const doc = await compile(home, join(dir, 'wf.yaml'), 'fanout');
