@@ -115,6 +115,7 @@ export const valuesSchema = z.strictObject({
       name: z.string().describe('Secret holding the Redis URL; empty: use url'),
       key: nonEmpty,
       passwordKey: z.string().describe('key of the Redis password, for KEDA; empty: no password'),
+      usernameKey: z.string().optional().describe('key of the Redis ACL user name, for KEDA; empty: default user'),
     }),
     address: z.string().describe('host:port KEDA connects to; empty: taken from url'),
     tls: z.boolean().describe('KEDA connects with TLS; with url, rediss:// turns it on'),

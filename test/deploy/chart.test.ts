@@ -106,4 +106,31 @@ describe('charts/stepwise', () => {
     },
     HELM_TIMEOUT,
   );
+
+  it(
+    'gives KEDA the Redis password and ACL user of the URL through a TriggerAuthentication, not the ScaledObject',
+    async () => {
+      const objects = await render({ files: ['ci/autoscaling-values.yaml'] });
+      const connections = `${RELEASE}-stepwise-connections`;
+      expect(find(objects, 'Secret', connections).stringData).toMatchObject({
+        'redis-password': 's3cret',
+        'redis-username': 'stepwise',
+      });
+      const auth = find(objects, 'TriggerAuthentication', `${RELEASE}-stepwise-worker-io-redis`);
+      expect((auth.spec as { secretTargetRef: unknown }).secretTargetRef).toEqual([
+        { parameter: 'password', name: connections, key: 'redis-password' },
+        { parameter: 'username', name: connections, key: 'redis-username' },
+      ]);
+      const scaled = find(objects, 'ScaledObject', `${RELEASE}-stepwise-worker-io`);
+      expect(JSON.stringify(scaled)).not.toMatch(/s3cret/);
+      expect(
+        (scaled.spec as { triggers: Array<{ metadata: Record<string, string> }> }).triggers[0]?.metadata,
+      ).toMatchObject({
+        address: 'redis-master.data:6380',
+        databaseIndex: '2',
+        enableTLS: 'false',
+      });
+    },
+    HELM_TIMEOUT,
+  );
 });

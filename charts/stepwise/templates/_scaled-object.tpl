@@ -17,12 +17,14 @@ Input: dict "root" "name" "queues" "concurrency" "autoscaling" "min" "max".
   {{- fail "autoscaling with redis.existingSecret needs redis.address (host:port), since KEDA cannot read the URL from the Secret" -}}
   {{- end -}}
   {{- if $r.existingSecret.passwordKey -}}{{- $secret = $r.existingSecret.name -}}{{- $passwordKey = $r.existingSecret.passwordKey -}}{{- end -}}
+  {{- if and $secret $r.existingSecret.usernameKey -}}{{- $usernameKey = $r.existingSecret.usernameKey -}}{{- end -}}
 {{- else -}}
   {{- $u := urlParse $r.url -}}
   {{- if not $address -}}{{- $address = ternary $u.host (printf "%s:6379" $u.host) (contains ":" $u.host) -}}{{- end -}}
   {{- if eq $u.scheme "rediss" -}}{{- $tls = true -}}{{- end -}}
   {{- $db = trimPrefix "/" $u.path -}}
   {{- if contains ":" $u.userinfo -}}{{- $secret = include "stepwise.secretName" $root -}}{{- $passwordKey = "redis-password" -}}{{- end -}}
+  {{- if and $secret (regexMatch "^[^:]+:" $u.userinfo) -}}{{- $usernameKey = "redis-username" -}}{{- end -}}
 {{- end -}}
 {{- $terms := list -}}
 apiVersion: keda.sh/v1alpha1
@@ -84,5 +86,11 @@ spec:
     - parameter: password
       name: {{ $secret }}
       key: {{ $passwordKey }}
+    {{- if $usernameKey }}
+    # An ACL user (ElastiCache RBAC, Redis 6 ACL); without it KEDA authenticates as `default`.
+    - parameter: username
+      name: {{ $secret }}
+      key: {{ $usernameKey }}
+    {{- end }}
 {{- end }}
 {{- end -}}
