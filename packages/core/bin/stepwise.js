@@ -10,7 +10,18 @@ try {
   }
   throw error;
 }
+// Node ends a process whose top-level await can never settle with exit 13 and no word: say why instead.
+let finished = false;
+process.on('exit', (exitCode) => {
+  if (finished || exitCode === 0) return;
+  const why =
+    exitCode === 13
+      ? 'it was waiting on a promise that nothing settles (a top-level await in the pipeline file?)'
+      : 'the command did not finish';
+  process.stderr.write(`stepwise: error: exited with code ${exitCode} before the command finished: ${why}\n`);
+});
 const code = await cli.main(process.argv);
+finished = true;
 process.exitCode = code;
 // Exit even if a library left a handle open (a socket, a timer); an unref'd timer does not itself hold the process.
 setTimeout(() => process.exit(code), 2_000).unref();

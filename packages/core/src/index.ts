@@ -127,7 +127,12 @@ export {
   loadCodeLocation,
   resolvePipeline,
 } from './location/code-location.js';
-export { type LoadedDefinitions, loadDefinitions } from './location/load-definitions.js';
+export {
+  type LoadedDefinitions,
+  type LoadOptions,
+  loadDefinitions,
+  loadTimeoutMs,
+} from './location/load-definitions.js';
 export { captureOutput, installOutputCapture, restoreOutputCapture } from './logs/capture.js';
 export type { ComputeLogManager } from './logs/compute-log-manager.js';
 export { FsComputeLogManager } from './logs/fs-compute-log-manager.js';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import type { RepositoryDefinition } from '../definitions/repository.js';
-import { LoadError } from '../errors/index.js';
+import { LoadError, UsageError } from '../errors/index.js';
 
 /** What a definitions file provides, found by {@link loadDefinitions}. */
 export interface LoadedDefinitions {
@@ -74,21 +74,88 @@ function firstLine(error: unknown): string {
   return esbuild ?? lines.find((l) => l !== '') ?? 'unknown error';
 }
 
+export interface LoadOptions {
+  /** How long the file's top-level code (its awaits included) may take; default {@link loadTimeoutMs}. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_LOAD_TIMEOUT_MS = 60_000;
+
+/** The load timeout: `STEPWISE_LOAD_TIMEOUT_MS` (milliseconds, > 0), else 60 s. */
+export function loadTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STEPWISE_LOAD_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_LOAD_TIMEOUT_MS;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new UsageError(`STEPWISE_LOAD_TIMEOUT_MS must be a whole number of milliseconds above 0, got '${raw}'`);
+  }
+  return ms;
+}
+
+/** Counts of this process's active handles and requests by type (timers, sockets, file reads...). */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
+  return counts;
+}
+
+/** The resources opened since `before`, e.g. `1 TCPSocketWrap, 2 Timeout`. */
+function openedSince(before: Map<string, number>): string {
+  const parts: string[] = [];
+  for (const [type, count] of activeResources()) {
+    const more = count - (before.get(type) ?? 0);
+    if (more > 0) parts.push(`${more} ${type}`);
+  }
+  return parts.join(', ');
+}
+
+/**
+ * Imports the file, failing after `timeoutMs`. The timer also keeps the process alive: a top-level await on a
+ * promise nothing settles would otherwise let Node exit 13 with no message.
+ */
+async function importWithin(path: string, file: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  let timer: NodeJS.Timeout | undefined;
+  const before = activeResources();
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const opened = openedSince(before);
+      const waiting = opened
+        ? `its top-level code is still waiting on ${opened} it opened`
+        : 'its top-level code awaits a promise that nothing settles (no timer, socket or file is pending)';
+      reject(
+        new LoadError(
+          `pipeline file '${file}' did not finish loading within ${timeoutMs} ms: ${waiting}; fix its top-level await, or raise STEPWISE_LOAD_TIMEOUT_MS`,
+          { misuse: false },
+        ),
+      );
+    }, timeoutMs);
+  });
+  // Not counting the timeout's own timer.
+  before.set('Timeout', (before.get('Timeout') ?? 0) + 1);
+  try {
+    return await Promise.race([import(pathToFileURL(path).href) as Promise<Record<string, unknown>>, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Loads a pipeline file (`.ts`, `.mts`, `.js`, `.mjs`) with no build step and collects its pipelines: a default
  * export that is a `repository()` or `pipeline()`, and every named export that is one. A missing file or an import
  * that throws (syntax error, graph error, runtime throw) is a LoadError with a one-line reason; its `misuse` is false
- * when the import failed on a bug in the file (see isProgramBug).
+ * when the import failed on a bug in the file (see isProgramBug), and when its top-level code did not settle within
+ * the load timeout (the message names the file and what it was waiting on).
  */
-export async function loadDefinitions(file: string): Promise<LoadedDefinitions> {
+export async function loadDefinitions(file: string, options: LoadOptions = {}): Promise<LoadedDefinitions> {
   const path = resolve(file);
   if (!existsSync(path)) throw new LoadError(`pipeline file '${file}' not found`);
   if (statSync(path).isDirectory()) throw new LoadError(`pipeline file '${file}' is a directory`);
   await installHooks();
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    mod = await importWithin(path, file, options.timeoutMs ?? loadTimeoutMs());
   } catch (error) {
+    if (error instanceof LoadError) throw error;
     let reason = firstLine(error);
     if (/Cannot find (module|package) '@stepwise\/core'/.test(reason)) {
       // Only CommonJS files miss it: ES modules get this process's copy (see installHooks).
