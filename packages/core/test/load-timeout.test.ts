@@ -36,9 +36,14 @@ describe('pipeline file load timeout', () => {
   it('stepwise run: a top-level await nothing settles ends with exit 1 and a message, not a silent 13', async () => {
     const file = join(FIXTURES, 'never-settles.ts');
     const { code, stderr } = await cli(['run', '-f', file]);
+    // Under load a file read of the loader may still be pending at the timeout: then it is named instead.
     expect(stderr).toContain(
-      `stepwise: error: pipeline file '${file}' did not finish loading within 1500 ms: its top-level code awaits a promise that nothing settles (no timer, socket or file is pending); fix its top-level await, or raise STEPWISE_LOAD_TIMEOUT_MS`,
+      `stepwise: error: pipeline file '${file}' did not finish loading within 1500 ms: its top-level code`,
     );
+    expect(stderr).toMatch(
+      /awaits a promise that nothing settles \(no timer, socket or file is pending\)|is still waiting on/,
+    );
+    expect(stderr).toContain('fix its top-level await, or raise STEPWISE_LOAD_TIMEOUT_MS');
     expect(code).toBe(1);
   });
 
@@ -46,8 +51,9 @@ describe('pipeline file load timeout', () => {
     const file = join(FIXTURES, 'waits-on-timer.ts');
     const { code, stderr } = await cli(['worker', '-f', file, '--redis', 'redis://127.0.0.1:6379']);
     expect(stderr).toContain(
-      `pipeline file '${file}' did not finish loading within 1500 ms: its top-level code is still waiting on 1 Timeout it opened`,
+      `pipeline file '${file}' did not finish loading within 1500 ms: its top-level code is still waiting on`,
     );
+    expect(stderr).toMatch(/waiting on [^;]*\b1 Timeout\b[^;]* it opened/);
     expect(code).not.toBe(0);
   });
 
