@@ -6,7 +6,7 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss); the
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
@@ -14,7 +14,8 @@
  *
  * Sections: plan building (1k/10k/100k steps), the in-process executor (W1, W2, W3, 10k no-ops), storage
  * (10k no-ops on memory / SQLite / PostgreSQL), the queue executor with 2 `stepwise worker` processes against the
- * bare BullMQ floor (W1, W2, W3), and the coordinator's peak RSS during a 100k-step queue run.
+ * bare BullMQ floor (W1, W2, W3), the coordinator's peak RSS during a 100k-step queue run, and the daemon (submit →
+ * STARTED latency per run launcher, runs/s through the run queue).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { runInNewContext } from 'node:vm';
 import type { PipelineDefinition } from '@stepwise/core';
 import { startRedisServer } from '@stepwise/testing';
 import pg from 'pg';
+import { type LatencyFigures, measureLatency, measureThroughput, type ThroughputFigures } from './daemon-bench.js';
 import { measureInProcess } from './inprocess-bench.js';
 import { measurePlanBuild, type PlanBuildTiming } from './plan-build.js';
 import { benchQueue, measureCoordinatorRss, type RssFigures, type WorkloadQueueResult } from './queue-bench.js';
@@ -44,7 +46,7 @@ const outFile =
     : quick || args.includes('--only')
       ? join(tmpdir(), quick ? 'stepwise-bench-quick.json' : 'stepwise-bench-only.json')
       : fileURLToPath(new URL('./results.json', import.meta.url));
-const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss'] as const;
+const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon'] as const;
 type SectionId = (typeof SECTIONS)[number];
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
@@ -220,6 +222,7 @@ async function main(): Promise<number> {
   const prefix = `bench${process.pid}`;
   let queue: Map<string, WorkloadQueueResult> | undefined;
   let rssRuns: { runs: RssFigures[]; note?: string } | undefined;
+  let daemon: { latency: LatencyFigures[]; throughput: ThroughputFigures[] } | undefined;
   // The quick run starts its workers once, with the small RSS pipeline already in them.
   let quickWorkers: WorkerSet | undefined;
   try {
@@ -314,6 +317,36 @@ async function main(): Promise<number> {
       }
       return note ? { runs, note } : { runs };
     });
+    // 6. The daemon: a real `stepwise daemon` process per launcher.
+    daemon = await section('daemon', 'daemon: submit → STARTED latency and runs/s through the run queue', async () => {
+      const samples = quick ? 5 : 40;
+      const runs = quick ? 30 : 500;
+      const latency: LatencyFigures[] = [];
+      for (const [launcher, dequeueIntervalMs] of [
+        ['inProcess', 1_000],
+        ['inProcess', 50],
+        ['process', 50],
+        ['queue', 50],
+      ] as const) {
+        const f = await measureLatency(
+          { launcher, dequeueIntervalMs, maxConcurrentRuns: 10, redisUrl: redis.url },
+          samples,
+        );
+        latency.push(f);
+        log(
+          `   ${launcher} (dequeueIntervalMs ${dequeueIntervalMs}): submit → STARTED median ${f.medianMs} ms, p99 ${f.p99Ms} ms (${f.samples} runs)`,
+        );
+      }
+      const throughput: ThroughputFigures[] = [];
+      for (const launcher of ['inProcess', 'process'] as const) {
+        const f = await measureThroughput({ launcher, dequeueIntervalMs: 50, maxConcurrentRuns: 10 }, runs);
+        throughput.push(f);
+        log(
+          `   ${launcher}: ${f.runs} one-step runs in ${(f.wallMs / 1000).toFixed(1)} s: ${f.runsPerSec.toFixed(1)} runs/s (maxConcurrentRuns ${f.maxConcurrentRuns})`,
+        );
+      }
+      return { latency, throughput };
+    });
   } finally {
     await quickWorkers?.stop();
     await redis.stop();
@@ -365,6 +398,7 @@ async function main(): Promise<number> {
   const rssMemory = rssRuns?.runs.find((r) => r.storage === 'memory');
   const results = {
     workloads,
+    daemon: daemon ?? null,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,
     coordinatorRss_steps: rss?.steps ?? null,
