@@ -1,7 +1,7 @@
 import { copyFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cancelRun, type RunRecord, startStoredRun, submitRun } from '@stepwise/core';
-import { waitUntil } from '@stepwise/testing';
+import { exitCode, waitUntil } from '@stepwise/testing';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,23 @@ runMonitoring: { intervalMs: 200 }
     expect(event?.message).toMatch(/stored run '.*' is malformed: column plan is not JSON/);
     expect(daemon.exitCode).toBeNull();
   });
+  it('daemon status lists it with its loops; SIGTERM stops it cleanly (exit 0, heartbeat removed)', async () => {
+    const status = await cli(home, ['daemon', 'status', '--json']);
+    expect(status.code).toBe(0);
+    const { daemons } = JSON.parse(status.stdout) as {
+      daemons: Array<{ pid: number; alive: boolean; loops: Record<string, { intervalMs: number }> }>;
+    };
+    const mine = daemons.find((d) => d.pid === daemon.pid);
+    expect(mine?.alive).toBe(true);
+    expect(mine?.loops.runQueue?.intervalMs).toBe(100);
+    expect(mine?.loops.monitor?.intervalMs).toBe(200);
+    const text = await cli(home, ['daemon', 'status']);
+    expect(text.stdout).toMatch(/runQueue\s+every 100 ms, last iteration/);
+    daemon.kill('SIGTERM');
+    expect(await exitCode(daemon, 15_000, 'the daemon to stop')).toBe(0);
+    expect((await instance.storage.listDaemonHeartbeats()).some((d) => d.pid === daemon.pid)).toBe(false);
+    expect((await cli(home, ['daemon', 'status'])).stdout).toContain('no live daemons');
+  }, 90_000);
 });
 
 describe('bad input', () => {
@@ -162,7 +179,7 @@ describe('bad input', () => {
     expect(r3.stderr).toContain("--priority must be an integer, got 'high'");
     const list = await cli(home, ['runs', 'list', '--json']);
     expect(JSON.parse(list.stdout)).toEqual([]);
-  });
+  }, 90_000);
 
   it('an unreachable storage: one line, exit 2, from the daemon and from submit', async () => {
     const unreachable = makeHome('storage:\n  postgres: { url: "postgres://nobody@127.0.0.1:1/x" }\n');
@@ -176,5 +193,5 @@ describe('bad input', () => {
     } finally {
       rmSync(unreachable, { recursive: true, force: true });
     }
-  });
+  }, 90_000);
 });
