@@ -138,14 +138,14 @@ describe('JobProcessor', () => {
       config: step.config,
       tags: step.tags,
     }));
-    const [head, ...chain] = tasks as [StepTask, ...StepTask[]];
+    const [lead, ...chain] = tasks as [StepTask, ...StepTask[]];
     const job: StepJobData = {
       v: WIRE_VERSION,
       runId,
       pipeline: bigChain.name,
       fingerprint: plan.fingerprint,
       attempt: 1,
-      task: head,
+      task: lead,
       resources: {},
       io: { kind: 'redis' },
       chain,
