@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitCode, stopProcess } from '@stepwise/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecodeError, decodeValue, encodeValue, FsIOManager, NotFoundError, type OutputRef } from '../src/index.js';
 
@@ -145,4 +146,44 @@ await io.store({ runId: 'r', step: 'child', output: 'result' }, { seen: got, fro
     expect(back.from).not.toBe(process.pid);
     expect(readFileSync(shared.pathFor({ runId: 'r', step: 'child', output: 'result' }))[0]).toBe(0xc1);
   });
+});
+
+describe('bounded open files', () => {
+  // A child process with at most 256 open files runs a 20,000-item dynamic fan-out in-process on the fs IO: every
+  // item is stored by one step and loaded by a fan-in, so unbounded stores or loads fail with EMFILE.
+  it('a 20,000-item dynamic fan-out on the fs IO under `ulimit -n 256` stores and loads every item', async () => {
+    const core = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      import { executePipeline, FsIOManager, Instance, MemoryRunStorage, op, pipeline } from ${JSON.stringify(core)};
+      import { z } from 'zod';
+      const split = op({ name: 'split', out: { schema: z.number(), dynamic: true }, compute: () => Array.from({ length: 20000 }, (_, i) => i) });
+      const sum = op({ name: 'sum', ins: { xs: z.array(z.number()) }, out: z.number(), compute: (_c, { xs }) => xs.reduce((a, b) => a + b, 0) });
+      const fanOut = pipeline({ name: 'fan_out', build: () => void sum({ xs: split().collect() }) });
+      const instance = new Instance({ storage: new MemoryRunStorage(), io: new FsIOManager(${JSON.stringify(join(root, 'fan-out'))}) });
+      const result = await executePipeline(fanOut, { instance });
+      process.stdout.write(JSON.stringify({ status: result.status, sum: result.status === 'SUCCESS' ? result.output('sum') : undefined, error: result.steps.split?.error?.message }));
+    `;
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      {
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const code = await exitCode(child, 120_000, 'the fan-out child to exit').finally(() =>
+      stopProcess(child, { ask: 'SIGKILL' }),
+    );
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ status: 'SUCCESS', sum: (19_999 * 20_000) / 2 });
+  }, 150_000);
 });

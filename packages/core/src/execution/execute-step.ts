@@ -4,6 +4,7 @@ import type { UserEvent } from '../definitions/context.js';
 import { isDynamicItem, type OpDefinition, type OutputDefinition, retryDelayMs } from '../definitions/op.js';
 import { NotFoundError, StepwiseError, TypeCheckError } from '../errors/index.js';
 import { type EventDataMap, type EventType, makeEvent, serializeError } from '../events/events.js';
+import { mapLimit } from '../io/limit.js';
 import { assertWireSafe } from '../io/wire-safe.js';
 import type { OutputRef, ResolvedInput, StepTask } from '../plan/plan.js';
 import type { StepExecutionOptions, StepOutcome, StepRuntime } from './step-runtime.js';
@@ -156,6 +157,12 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Most loads or stores of one step pending at once: a fan-in or a dynamic output of 20,000 values goes through its
+ * IO manager (files, Redis commands, IPC messages) this many at a time, not all at once.
+ */
+const MAX_PENDING_IO = 64;
+
 async function loadInput(runtime: StepRuntime, source: ResolvedInput): Promise<unknown> {
   switch (source.from) {
     case 'config':
@@ -163,7 +170,7 @@ async function loadInput(runtime: StepRuntime, source: ResolvedInput): Promise<u
     case 'one':
       return loadRef(runtime, source.ref);
     case 'many':
-      return Promise.all(source.refs.map((ref) => loadRef(runtime, ref)));
+      return mapLimit(source.refs, MAX_PENDING_IO, (ref) => loadRef(runtime, ref));
   }
 }
 
@@ -247,12 +254,10 @@ async function storeOutput(
     seen.add(mappingKey);
     return { mappingKey, value: check(v, `item '${mappingKey}' of dynamic output '${out.name}'`) };
   });
-  await Promise.all(
-    checked.map((c) =>
-      runtime.io.store({ runId: task.runId, step: task.key, output: out.name, mappingKey: c.mappingKey }, c.value, {
-        attempt,
-      }),
-    ),
+  await mapLimit(checked, MAX_PENDING_IO, (c) =>
+    runtime.io.store({ runId: task.runId, step: task.key, output: out.name, mappingKey: c.mappingKey }, c.value, {
+      attempt,
+    }),
   );
   for (const c of checked) emit('STEP_OUTPUT', { output: out.name, mappingKey: c.mappingKey });
 }

@@ -5,6 +5,10 @@ import { NotFoundError, StorageError } from '../errors/index.js';
 import type { OutputRef } from '../plan/plan.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { type IOManager, refKey } from './io-manager.js';
+import { Limiter } from './limit.js';
+
+/** Most files this manager reads or writes at once, whatever the fan-out: well under the usual 1,024 open files. */
+const MAX_OPEN_FILES = 64;
 
 const SAFE = /[A-Za-z0-9_-]/;
 /** Leaves room under the usual 255-byte file name limit for suffixes (`.<mappingKey>.bin`, temp suffix). */
@@ -47,6 +51,8 @@ function errorCode(err: unknown): string | undefined {
  * see a half-written value.
  */
 export class FsIOManager implements IOManager {
+  private readonly files = new Limiter(MAX_OPEN_FILES);
+
   /** @param dir root directory; created on first store. */
   constructor(readonly dir: string) {}
 
@@ -59,7 +65,11 @@ export class FsIOManager implements IOManager {
     return join(this.dir, encodePathComponent(ref.runId), encodePathComponent(ref.step), `${name}.bin`);
   }
 
-  async store(ref: OutputRef, value: unknown): Promise<void> {
+  store(ref: OutputRef, value: unknown): Promise<void> {
+    return this.files.run(() => this.write(ref, value));
+  }
+
+  private async write(ref: OutputRef, value: unknown): Promise<void> {
     const file = this.pathFor(ref);
     const bytes = encodeValue(value);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -80,7 +90,7 @@ export class FsIOManager implements IOManager {
     const file = this.pathFor(ref);
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await this.files.run(() => readFile(file));
     } catch (err) {
       if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') {
         throw new NotFoundError(`no stored output at ${refKey(ref)} (looked for ${file})`);
