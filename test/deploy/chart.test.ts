@@ -67,8 +67,8 @@ describe('charts/stepwise', () => {
       const token = ui.env?.find((e) => e.name === 'STEPWISE_UI_TOKEN');
       expect(token?.valueFrom).toEqual({ secretKeyRef: { name: 'stepwise-ui', key: 'token' } });
       const runs = mainContainer(find(objects, 'Deployment', `${RELEASE}-stepwise-runs`));
-      expect(runs.args.slice(0, 2)).toEqual(['worker', '--runs']);
-      expect(flagValues(runs.args, '--queue')).toEqual(['runs']);
+      // The runs worker takes its queue, prefix and Redis from stepwise.yaml's runLauncher.queue.
+      expect(runs.args).toEqual(['worker', '--runs', '--concurrency', '2']);
       const worker = mainContainer(find(objects, 'Deployment', `${RELEASE}-stepwise-worker-default`));
       expect(flagValues(worker.args, '--concurrency')).toEqual(['1']);
       expect(flagValues(worker.args, '--metrics-port')).toEqual(['9464']);

@@ -7,14 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Instance, loadPlugins, parseInstanceConfig } from '@stepwise/core';
+import { deletePrefix, exitCode, waitUntil } from '@stepwise/testing';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { dropSchema, randomSchemaName } from '../setup/postgres.js';
-import { find, type K8sObject, RELEASE, render } from './chart.js';
+import { find, type K8sObject, mainContainer, RELEASE, ROOT, render } from './chart.js';
+import { killStarted, startCli, withFlag } from './cli-process.js';
 
 const run = promisify(execFile);
 const redisUrl = inject('redisUrl');
 const databaseUrl = inject('databaseUrl');
+const FIXTURE = join(ROOT, 'test/fixtures/queue-pipelines.ts');
 
 let tmp: string;
 beforeEach(() => {
@@ -90,4 +93,42 @@ describe('stepwise.yaml from the chart', () => {
     await loadPlugins(['@stepwise/executor-queue']);
     expect(() => parseInstanceConfig(doc, { home: tmp })).not.toThrow();
   });
+
+  it('starts the chart daemon and runs-worker commands on it: the daemon runs its loops with the queue launcher', async () => {
+    const schema = randomSchemaName('chartd');
+    const prefix = `chartd-${Math.random().toString(36).slice(2, 8)}`;
+    const objects = await render({
+      flags: ['--set', `postgres.schema=${schema}`, '--set', `redis.prefix=${prefix}`, '--set', 'runs.enabled=true'],
+    });
+    const paths = mountConfigMap(objects);
+    const env = { STEPWISE_POSTGRES_URL: databaseUrl, REDIS_URL: redisUrl };
+    await initContainer(paths, env);
+    const podEnv = { ...env, STEPWISE_HOME: paths.home };
+    try {
+      const daemonArgs = mainContainer(find(objects, 'Deployment', `${RELEASE}-stepwise-daemon`)).args;
+      const daemon = startCli(withFlag(daemonArgs, '-f', FIXTURE), podEnv);
+      const runsArgs = mainContainer(find(objects, 'Deployment', `${RELEASE}-stepwise-runs`)).args;
+      expect(runsArgs).toEqual(['worker', '--runs', '--concurrency', '4']);
+      const runs = startCli(runsArgs, podEnv);
+      await waitUntil(() => daemon.output().includes('daemon started'), 30_000, "the daemon's 'daemon started'").catch(
+        (e) => {
+          throw new Error(daemon.output() + runs.output(), { cause: e });
+        },
+      );
+      expect(daemon.output()).toMatch(/"launcher":"queue"/);
+      await waitUntil(
+        () => runs.output().includes('taking run coordinators from the runs queue'),
+        30_000,
+        'the runs worker to serve the runs queue',
+      );
+      expect(runs.output()).toMatch(/"queue":"runs"/);
+      for (const p of [daemon, runs]) p.proc.kill('SIGTERM');
+      expect(await exitCode(daemon.proc, 20_000, 'the daemon to stop')).toBe(0);
+      expect(await exitCode(runs.proc, 20_000, 'the runs worker to stop')).toBe(0);
+    } finally {
+      await killStarted();
+      await deletePrefix(redisUrl, prefix);
+      await dropSchema(databaseUrl, schema);
+    }
+  }, 90_000);
 });

@@ -49,8 +49,11 @@ spec:
           args:
             - worker
             {{- if .runs }}
+            # The runs queue, its prefix and Redis come from stepwise.yaml's runLauncher.queue (the config init container).
             - --runs
-            {{- end }}
+            - --concurrency
+            - {{ $concurrency | quote }}
+            {{- else }}
             - -f
             - {{ $v.definitions }}
             {{- range $queues }}
@@ -73,11 +76,13 @@ spec:
             - --lock-duration
             - {{ . | quote }}
             {{- end }}
+            {{- end }}
           env:
             {{- include "stepwise.connectionEnv" (dict "root" $root "postgres" .runs) | nindent 12 }}
             {{- with (default $ctx.root.Values.env $ctx.component.env) }}
 {{ toYaml . | indent 12 }}
 {{- end }}
+          {{- if not .runs }}
           ports:
             - name: metrics
               containerPort: {{ $v.metricsPort }}
@@ -92,6 +97,7 @@ spec:
             initialDelaySeconds: 10
             periodSeconds: 10
             failureThreshold: 6
+          {{- end }}
           {{- include "stepwise.containerSecurityContext" $root | nindent 10 }}
           {{- with (default $ctx.root.Values.resources $ctx.component.resources) }}
           resources:
