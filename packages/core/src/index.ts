@@ -49,6 +49,7 @@ export {
 export { runConfigSchema } from './config/run-config-schema.js';
 export * from './definitions/index.js';
 export * from './errors/index.js';
+export * from './schedules/index.js';
 export * from './events/events.js';
 export { finishCompiledRunIfDone, getOrCreateCompiledRun, safeRunId } from './execution/compiled-run.js';
 export {

@@ -26,3 +26,14 @@ export {
 export { type DepSource, type PipelineDefinition, type PipelineOptions, pipeline } from './pipeline.js';
 export { type RepositoryDefinition, type RepositoryOptions, repository } from './repository.js';
 export { type ResourceDefinition, type ResourceInitContext, type ResourceOptions, resource } from './resource.js';
+export {
+  type CatchupOptions,
+  type DstOptions,
+  type OverlapPolicy,
+  type ScheduleDefinition,
+  type ScheduleOptions,
+  type ScheduleRunConfig,
+  type ScheduleShouldRun,
+  type ScheduleTick,
+  schedule,
+} from './schedule.js';

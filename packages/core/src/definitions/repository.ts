@@ -1,16 +1,17 @@
 import { DefinitionError } from '../errors/index.js';
 import type { PipelineDefinition } from './pipeline.js';
+import type { ScheduleDefinition } from './schedule.js';
 
 export interface RepositoryOptions {
   pipelines: PipelineDefinition[];
-  /** Schedules (SPEC §7); kept opaque until the scheduler lands. */
-  schedules?: unknown[];
+  /** Schedules (SPEC §7), each of a pipeline in `pipelines`. */
+  schedules?: ScheduleDefinition[];
 }
 
 export interface RepositoryDefinition {
   readonly kind: 'repository';
   readonly pipelines: ReadonlyMap<string, PipelineDefinition>;
-  readonly schedules: readonly unknown[];
+  readonly schedules: ReadonlyMap<string, ScheduleDefinition>;
 }
 
 /** Groups the pipelines a file exports, so the CLI and workers find them by name. */
@@ -21,9 +22,16 @@ export function repository(options: RepositoryOptions): RepositoryDefinition {
     if (pipelines.has(p.name)) throw new DefinitionError(`repository(): two pipelines are named '${p.name}'`);
     pipelines.set(p.name, p);
   }
-  return Object.freeze({
-    kind: 'repository' as const,
-    pipelines,
-    schedules: Object.freeze([...(options.schedules ?? [])]),
-  });
+  const schedules = new Map<string, ScheduleDefinition>();
+  for (const s of options.schedules ?? []) {
+    if (s?.kind !== 'schedule') throw new DefinitionError('repository(): schedules must be schedule() definitions');
+    if (schedules.has(s.name)) throw new DefinitionError(`repository(): two schedules are named '${s.name}'`);
+    if (pipelines.get(s.pipeline.name) !== s.pipeline) {
+      throw new DefinitionError(
+        `schedule '${s.name}': pipeline '${s.pipeline.name}' is not one of this repository's pipelines: add it to pipelines`,
+      );
+    }
+    schedules.set(s.name, s);
+  }
+  return Object.freeze({ kind: 'repository' as const, pipelines, schedules });
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PipelineDefinition } from '../definitions/pipeline.js';
 import type { RepositoryDefinition } from '../definitions/repository.js';
+import type { ScheduleDefinition } from '../definitions/schedule.js';
 import { LoadError, UsageError } from '../errors/index.js';
 
 /** What a definitions file provides, found by {@link loadDefinitions}. */
@@ -15,7 +16,8 @@ export interface LoadedDefinitions {
   /** Every pipeline the file exports (directly or through a repository), by name. */
   readonly pipelines: ReadonlyMap<string, PipelineDefinition>;
   /** Schedules of the repositories it exports. */
-  readonly schedules: readonly unknown[];
+  /** Schedules of the file's repositories, by name. */
+  readonly schedules: ReadonlyMap<string, ScheduleDefinition>;
 }
 
 const SOURCE_MODE = import.meta.url.endsWith('.ts');
@@ -164,7 +166,7 @@ export async function loadDefinitions(file: string, options: LoadOptions = {}): 
     throw new LoadError(`could not load '${file}': ${reason}`, { cause: error, misuse: !isProgramBug(error) });
   }
   const pipelines = new Map<string, PipelineDefinition>();
-  const schedules: unknown[] = [];
+  const schedules = new Map<string, ScheduleDefinition>();
   const add = (p: PipelineDefinition, where: string) => {
     const known = pipelines.get(p.name);
     if (known && known !== p) {
@@ -179,7 +181,11 @@ export async function loadDefinitions(file: string, options: LoadOptions = {}): 
     if (isPipeline(value)) add(value, where);
     else if (isRepository(value)) {
       for (const p of value.pipelines.values()) add(p, `${where}'s repository`);
-      schedules.push(...value.schedules);
+      for (const s of value.schedules.values()) {
+        const known = schedules.get(s.name);
+        if (known && known !== s) throw new LoadError(`'${file}' exports two different schedules named '${s.name}'`);
+        schedules.set(s.name, s);
+      }
     }
   }
   return { file: path, source: file, pipelines, schedules };
