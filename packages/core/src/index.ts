@@ -49,7 +49,6 @@ export {
 export { runConfigSchema } from './config/run-config-schema.js';
 export * from './definitions/index.js';
 export * from './errors/index.js';
-export * from './schedules/index.js';
 export * from './events/events.js';
 export { finishCompiledRunIfDone, getOrCreateCompiledRun, safeRunId } from './execution/compiled-run.js';
 export {
@@ -201,6 +200,7 @@ export {
   type StepJson,
   stepJson,
 } from './runs/run-json.js';
+export * from './schedules/index.js';
 export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
 export { MemoryRunStorage } from './storage/memory-storage.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';

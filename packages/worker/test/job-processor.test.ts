@@ -55,7 +55,12 @@ function processorFor(
 ): JobProcessor {
   return new JobProcessor({
     now,
-    definitions: { file: 'test', source: 'test', pipelines: new Map([[definitions.name, definitions]]), schedules: [] },
+    definitions: {
+      file: 'test',
+      source: 'test',
+      pipelines: new Map([[definitions.name, definitions]]),
+      schedules: new Map(),
+    },
     redis,
     data,
     keys,
