@@ -69,6 +69,11 @@ export function renderAirflowDag(compiled: CompiledPlan, options: AirflowDagOpti
       `the compiled plan is ${planBytes} bytes, more than a pod's environment variable may hold (${MAX_ENV_PLAN_BYTES}); use --operator bash, or split the pipeline`,
     );
   }
+  if (kube && JSON.stringify(compiled).includes('{% endraw %}')) {
+    throw new CompileError(
+      "the run config holds '{% endraw %}', which would end the plan's raw block in Airflow's template",
+    );
+  }
   const idOf = (key: string) => ids.get(key) as string;
   const edges: Array<[string, string]> = [];
   for (const task of tasks) {

@@ -50,6 +50,11 @@ export function buildArgoWorkflow(compiled: CompiledPlan, options: ArgoWorkflowO
   }
   const nameOf = (key: string) => names.get(key) as string;
   const planJson = JSON.stringify(compiled);
+  if (planJson.includes('{{')) {
+    throw new CompileError(
+      "the run config holds '{{', which Argo would read as a template tag in the inlined plan; leave it out of the run config (read it from the environment in the op)",
+    );
+  }
   const command = (options.stepwiseCommand ?? 'stepwise').split(/\s+/).filter(Boolean);
   const templates = new Map<string, Record<string, unknown>>();
   const templateFor = (retry: RetryPolicy | undefined): string => {

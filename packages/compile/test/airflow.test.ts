@@ -162,8 +162,9 @@ describe('stepwise airflow compile', { timeout: 300_000 }, () => {
     expect(state.logs.numbers?.[0]?.trimEnd().split('\n').at(-1)).toBe('["n0","n1","n2"]');
     const runId = await runIdOf(home, 'fanout');
     expect(runId).toMatch(/^fanout__manual__2026-12-03T10_00_00_00_00-[0-9a-f]{8}$/);
-    const { run: record, outputs } = await storedOutputs(home, runId);
+    const { run: record, outputs, ends } = await storedOutputs(home, runId);
     expect(record.status).toBe('SUCCESS');
+    expect(ends).toEqual(['RUN_SUCCESS']); // recorded once, by the task that ended the run
     expect(outputs).toEqual(await inProcessOutputs('fanout'));
     expect(outputs['report.result']).toBe('total=14 even=3');
   });
@@ -255,8 +256,9 @@ describe('stepwise airflow compile', { timeout: 300_000 }, () => {
     writeFileSync(fix, 'fixed');
     const second = await runDag(join(out, 'midway.py'), home, stateFile, env, { clear: 'fragile' });
     expect(second.states).toMatchObject({ first: 'success', fragile: 'success', last: 'success' });
-    const { run: record, outputs } = await storedOutputs(home, runId);
+    const { run: record, outputs, ends } = await storedOutputs(home, runId);
     expect(record.status).toBe('SUCCESS');
+    expect(ends).toEqual(['RUN_FAILURE', 'RUN_SUCCESS']);
     expect(outputs['last.result']).toBe(20);
     expect(existsSync(fix)).toBe(true);
   });

@@ -121,7 +121,7 @@ describe('stepwise argo compile', { timeout: 300_000 }, () => {
     expect(outputs['total.result']).toBe(0);
   });
 
-  it('refuses in-memory step outputs with exit 2 naming the fix', async () => {
+  it('refuses in-memory step outputs and template tags in the plan, with exit 2 naming the fix', async () => {
     const { dir, home } = makeHome({ io: { memory: {} } });
     const result = await stepwise(
       ['argo', 'compile', '-f', PIPELINES, '-p', 'fanout', '-o', join(dir, 'wf.yaml')],
@@ -129,5 +129,12 @@ describe('stepwise argo compile', { timeout: 300_000 }, () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/io\.memory.*io\.fs on a volume every task can reach, or io\.redis/);
+    const ok = makeHome();
+    const config = join(ok.dir, 'tag.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(config, "tags: { note: 'see {{workflow.name}}' }\n");
+    const tagged = await stepwise(['argo', 'compile', '-f', PIPELINES, '-p', 'fanout', '-c', config], ok.home);
+    expect(tagged.code).toBe(2);
+    expect(tagged.stderr).toMatch(/holds '\{\{', which Argo would read as a template tag/);
   });
 });

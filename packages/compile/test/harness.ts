@@ -76,7 +76,7 @@ export function makeHome(config?: Record<string, unknown>): { dir: string; home:
 export async function storedOutputs(
   home: string,
   runId: string,
-): Promise<{ run: RunRecord; outputs: Record<string, unknown> }> {
+): Promise<{ run: RunRecord; outputs: Record<string, unknown>; ends: string[] }> {
   const instance = await Instance.local(home);
   try {
     const run = await instance.storage.getRun(runId);
@@ -89,7 +89,8 @@ export async function storedOutputs(
       outputs[`${e.stepKey}.${output}${mappingKey === undefined ? '' : `[${mappingKey}]`}`] =
         await instance.io.load(ref);
     }
-    return { run, outputs };
+    const ends = await instance.storage.getEvents(runId, { types: ['RUN_SUCCESS', 'RUN_FAILURE', 'RUN_CANCELED'] });
+    return { run, outputs, ends: ends.map((e) => e.type) };
   } finally {
     await instance.close();
   }

@@ -83,8 +83,8 @@ export async function getOrCreateCompiledRun(
 
 /**
  * Ends a run driven step by step from outside (every task an `execute-step`) once its log shows every step ended:
- * RUN_SUCCESS, or RUN_FAILURE naming the failed steps, and the run's status. Whichever task ends last does it; an
- * end already recorded as the newest is not recorded again. Returns the outcome, or undefined while steps remain.
+ * RUN_SUCCESS, or RUN_FAILURE naming the failed steps, and the run's status. Of the tasks that see it, the one that
+ * moves the run from STARTED records it, once. Returns the outcome, or undefined while steps remain.
  */
 export async function finishCompiledRunIfDone(instance: Instance, run: RunRecord): Promise<RunOutcome | undefined> {
   const view = replayStoredRun(run.plan, run.runId, await instance.storage.getEvents(run.runId));
@@ -96,8 +96,13 @@ export async function finishCompiledRunIfDone(instance: Instance, run: RunRecord
     if (node.status === 'NOT_STARTED') blocked = true;
   }
   const outcome: RunOutcome = failedSteps.length > 0 || blocked ? 'FAILURE' : 'SUCCESS';
-  // Recorded already, unless a step ran again since (its task marked the run STARTED).
-  if (view.outcome === outcome && (await instance.storage.getRunStatus(run.runId))?.status === outcome) return outcome;
+  // Several tasks may see the last step end at once: the one whose conditional update takes the run records it.
+  const claimed = await instance.storage.transitionRun(
+    run.runId,
+    { status: ['STARTED'] },
+    { status: outcome, endedAt: Date.now() },
+  );
+  if (!claimed) return outcome;
   const durationMs = Date.now() - (run.startedAt ?? run.createdAt);
   await instance.storage.appendEvents([
     outcome === 'SUCCESS'
@@ -109,6 +114,5 @@ export async function finishCompiledRunIfDone(instance: Instance, run: RunRecord
           { message: `steps failed: ${failedSteps.join(', ')}` },
         ),
   ]);
-  await instance.storage.updateRun(run.runId, { status: outcome, endedAt: Date.now() });
   return outcome;
 }
