@@ -46,7 +46,8 @@ async function main(): Promise<void> {
     const resumeRun = findResumeRun();
     if (!resumeRun) throw new Error('@stepwise/core has no resumeRun: cannot resume');
     report({ event: 'started', runId, resumed: true });
-    result = await resumeRun(soak, runId, { instance, runConfig, executor });
+    // The fault injector SIGKILLed the run's coordinator: its lease is stale but not yet expired, so take it over.
+    result = await resumeRun(soak, runId, { instance, runConfig, executor, force: true });
   } else {
     report({ event: 'started', runId, resumed: false });
     result = await core.executePipeline(soak, { instance, runId, runConfig, executor, logger, loadOutputs: false });

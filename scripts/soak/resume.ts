@@ -7,7 +7,7 @@ import * as core from '@stepwise/core';
 export type ResumeRun = (
   pipeline: core.PipelineDefinition,
   runId: string,
-  options: { instance: core.Instance; runConfig?: unknown; executor?: core.Executor },
+  options: { instance: core.Instance; runConfig?: unknown; executor?: core.Executor; force?: boolean },
 ) => Promise<core.RunResult>;
 
 /** `resumeRun` when this build of @stepwise/core exports it. */
