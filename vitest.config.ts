@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./test/setup/global-setup.ts'],
+    setupFiles: ['./test/setup/leak-check.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -49,6 +49,11 @@ export async function stopProcess(child: ChildProcess, options: StopOptions = {}
 }
 
 const owned = new Set<ChildProcess>();
+
+/** How many children started through {@link killOnExit} (every helper here) are still running. */
+export function liveChildren(): number {
+  return [...owned].filter(isRunning).length;
+}
 const killOwned = () => {
   for (const child of owned) if (isRunning(child)) child.kill('SIGKILL');
 };

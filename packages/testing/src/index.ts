@@ -1,6 +1,21 @@
-export { exitCode, exited, isRunning, killOnExit, type StopOptions, stopProcess } from './child-process.js';
+export {
+  exitCode,
+  exited,
+  isRunning,
+  killOnExit,
+  liveChildren,
+  type StopOptions,
+  stopProcess,
+} from './child-process.js';
 export { CONFORMANCE_PIPELINES, type ExecutorUnderTest, runExecutorConformance } from './executor-conformance.js';
 export { freePort } from './free-port.js';
+export {
+  installLeakCheck,
+  type LeakCheckOptions,
+  type LeakSnapshot,
+  leaksSince,
+  takeLeakSnapshot,
+} from './leak-check.js';
 export { deletePrefix, uniquePrefix } from './redis-prefix.js';
 export { type RedisServer, type RedisServerOptions, RedisStartError, startRedisServer } from './redis-server.js';
 export type { StorageInChild } from './storage-child-writer.js';

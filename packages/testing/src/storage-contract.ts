@@ -17,10 +17,10 @@ import { leaseContract } from './lease-contract.js';
 import { appendFromChild, type StorageInChild } from './storage-child-writer.js';
 
 export interface StorageBackend {
-  /** A new storage object on the suite's database. Called once per test that needs it; closed by the suite. */
+  /** The suite's storage object (opened once, closed after the suite). */
   open(): RunStorage | Promise<RunStorage>;
   /**
-   * Another storage object on the same database as `open()`'s (absent for a backend with no shared database, such
+   * Another storage object on the same database as `open()`'s, closed by the test that opens it (absent for a backend with no shared database, such
    * as memory): the tests of two writers and of init from two objects run only when it is given.
    */
   openAnother?(): RunStorage | Promise<RunStorage>;
@@ -66,13 +66,14 @@ const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(
 /** Registers the run-storage contract's tests for `backend` under `describe(name)`. */
 export function runStorageContract(name: string, backend: StorageBackend): void {
   describe(`${name} run storage (contract)`, () => {
+    let storage: RunStorage;
+    /** Storage objects a test leaves to the suite to close. */
     const opened: RunStorage[] = [];
-    const track = async (storage: RunStorage | Promise<RunStorage>) => {
-      const s = await storage;
+    const track = async (pending: RunStorage | Promise<RunStorage>) => {
+      const s = await pending;
       opened.push(s);
       return s;
     };
-    let storage: RunStorage;
 
     beforeAll(async () => {
       storage = await track(backend.open());
@@ -305,12 +306,16 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
     });
     if (openAnother) {
       it('init() from a second storage object on the same database sees the same runs', async () => {
-        const other = await track(openAnother());
-        await other.init();
-        await other.init();
-        const runId = uid('idem2');
-        await storage.createRun(makeRun(runId));
-        expect((await other.getRun(runId))?.runId).toBe(runId);
+        const other = await openAnother();
+        try {
+          await other.init();
+          await other.init();
+          const runId = uid('idem2');
+          await storage.createRun(makeRun(runId));
+          expect((await other.getRun(runId))?.runId).toBe(runId);
+        } finally {
+          await other.close();
+        }
       });
 
       it('createRunIfAbsent: of storage objects racing with one id, one creates the run, the others get it', async () => {
@@ -328,14 +333,18 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
 
       it('two storage objects appending concurrently to one run get no duplicate or missing seqs', async () => {
         const runId = uid('conc');
-        const other = await track(openAnother());
-        await other.init();
-        const writes: Promise<void>[] = [];
-        for (let i = 0; i < 20; i++) {
-          writes.push(storage.appendEvents([log(runId, `x${i}-0`), log(runId, `x${i}-1`)]));
-          writes.push(other.appendEvents([log(runId, `y${i}-0`), log(runId, `y${i}-1`), log(runId, `y${i}-2`)]));
+        const other = await openAnother();
+        try {
+          await other.init();
+          const writes: Promise<void>[] = [];
+          for (let i = 0; i < 20; i++) {
+            writes.push(storage.appendEvents([log(runId, `x${i}-0`), log(runId, `x${i}-1`)]));
+            writes.push(other.appendEvents([log(runId, `y${i}-0`), log(runId, `y${i}-1`), log(runId, `y${i}-2`)]));
+          }
+          await Promise.all(writes);
+        } finally {
+          await other.close();
         }
-        await Promise.all(writes);
         const events = await storage.getEvents(runId);
         expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
         // Each batch stays contiguous and in order.
