@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executePipeline, Instance, loadDefinitions, type RunRecord, resolvePipeline } from '@stepwise/core';
+import { type ProcessResult, runProcess } from '@stepwise/testing';
 import { stringify } from 'yaml';
 
 // The built CLI, as a scheduler's task runs it (`npm test` builds first).
@@ -13,49 +13,28 @@ export const STEPWISE_CMD = `${process.execPath} ${BIN}`;
 export const PIPELINES = join(ROOT, 'packages/compile/test/fixtures/pipelines.ts');
 export const AIRFLOW_RUNNER = join(ROOT, 'packages/compile/test/airflow-double/runner.py');
 
-export interface ProcessResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { ProcessResult };
 
 /** Runs a command to its end (killed after `timeoutMs`), with the given environment added. */
-export function run(
+export async function run(
   command: string,
   args: string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ProcessResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, {
+  try {
+    return await runProcess(command, args, {
       cwd: ROOT,
-      env: { ...process.env, STEPWISE_DEBUG: '', FORCE_COLOR: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { STEPWISE_DEBUG: '', FORCE_COLOR: '0', ...env },
+      timeoutMs,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} timed out after ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      // python3 runs the Airflow test double; say how to get it rather than only ENOENT.
-      reject(
-        error.code === 'ENOENT' ? new Error(`${command} not found: install it (apt-get install -y ${command})`) : error,
-      );
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+  } catch (error) {
+    // python3 runs the Airflow test double; say how to get it rather than only ENOENT.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`${command} not found: install it (apt-get install -y ${command})`);
+    }
+    throw error;
+  }
 }
 
 /** `stepwise ARGS` with STEPWISE_HOME=home. */

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testRunRecord } from '@stepwise/testing';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { dropSchema, randomSchemaName } from '../../../test/setup/postgres.js';
 import {
   type DequeueChooser,
-  type ExecutionPlan,
   MemoryRunStorage,
   PostgresRunStorage,
   type RunRecord,
@@ -13,19 +13,8 @@ import {
   SqliteRunStorage,
 } from '../src/index.js';
 
-const plan: ExecutionPlan = {
-  version: 1,
-  pipeline: 'p',
-  fingerprint: 'f',
-  steps: [],
-  resources: {},
-  selection: null,
-  reuse: {},
-};
-
 function queuedRun(runId: string, tags: Record<string, string> = {}): RunRecord {
-  const now = Date.now();
-  return { runId, pipeline: 'p', status: 'QUEUED', runConfig: {}, plan, tags, createdAt: now, updatedAt: now };
+  return testRunRecord(runId, { pipeline: 'p', runConfig: {}, tags });
 }
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'stepwise-run-queue-storage-'));

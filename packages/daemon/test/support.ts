@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EventOf, Instance, type RunRecord, STEPWISE_BIN, type StoredEvent } from '@stepwise/core';
-import { exitCode, killOnExit, stopProcess, waitUntil } from '@stepwise/testing';
+import { killOnExit, runProcess, stopProcess, waitUntil } from '@stepwise/testing';
 
 export const PIPELINES = fileURLToPath(new URL('./fixtures/pipelines.ts', import.meta.url));
 
@@ -44,25 +44,11 @@ export function startCli(
 }
 
 /** Runs `stepwise ARGS` to its end (at most `timeoutMs`). */
-export async function cli(home: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [STEPWISE_BIN, ...args], {
-    env: { ...process.env, STEPWISE_HOME: home, STEPWISE_DEBUG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function cli(home: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return runProcess(process.execPath, [STEPWISE_BIN, ...args], {
+    env: { STEPWISE_HOME: home, STEPWISE_DEBUG: '' },
+    timeoutMs,
   });
-  killOnExit(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const code = await exitCode(child, timeoutMs, `stepwise ${args.join(' ')}`).catch((error) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  return { code, stdout, stderr };
 }
 
 /** `stepwise submit` of a fixture pipeline; resolves to the run id. */

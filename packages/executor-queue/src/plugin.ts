@@ -35,6 +35,7 @@ export const plugin = definePlugin({
         new RedisIOManager(createRedis({ url: options.url, name: 'stepwise-io' }), {
           prefix: options.prefix,
           maxValueBytes: options.maxValueBytes,
+          ownsConnection: true,
         }),
     }),
   ],

@@ -17,6 +17,8 @@ export interface RedisIOManagerOptions {
   maxValueBytes?: number;
   /** Seconds values are kept. Default 7 days, so re-execution can reuse them; 0 keeps them forever. */
   ttlSeconds?: number;
+  /** `close()` quits the connection: the manager owns it (as the `redis` IO plugin's does). Default false. */
+  ownsConnection?: boolean;
 }
 
 /** A value to store: its ref, encoded bytes and the attempt that produced it. */
@@ -33,6 +35,7 @@ export class RedisIOManager implements IOManager {
   private readonly ttlSeconds: number;
 
   private readonly connect: () => Redis;
+  private readonly ownsConnection: boolean;
 
   /**
    * @param redis the connection, or a function giving the connection to use now: the queue executor's may be
@@ -45,6 +48,16 @@ export class RedisIOManager implements IOManager {
     this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
     this.ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
+    this.ownsConnection = options.ownsConnection ?? false;
+  }
+
+  /** Quits the connection if this manager owns it (else its owner closes it). */
+  async close(): Promise<void> {
+    if (!this.ownsConnection) return;
+    const redis = this.connect();
+    // Never connected (lazy): nothing to say goodbye to.
+    if (redis.status === 'wait' || redis.status === 'end') redis.disconnect();
+    else await redis.quit().catch(() => redis.disconnect());
   }
 
   private get redis(): Redis {

@@ -18,8 +18,10 @@ export {
 } from './leak-check.js';
 export { deletePrefix, uniquePrefix } from './redis-prefix.js';
 export { type RedisServer, type RedisServerOptions, RedisStartError, startRedisServer } from './redis-server.js';
+export { type ProcessResult, type RunProcessOptions, runProcess } from './run-process.js';
 export type { StorageInChild } from './storage-child-writer.js';
 export { runStorageContract, type StorageBackend } from './storage-contract.js';
+export { testLogEvent, testRunRecord, uniqueId } from './test-records.js';
 export { sleep, WaitTimeoutError, waitUntil, within, withinOrTimeout } from './wait.js';
 export {
   killAllWorkers,

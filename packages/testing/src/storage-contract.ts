@@ -4,10 +4,8 @@
  */
 import {
   EventWriter,
-  type ExecutionPlan,
   makeEvent,
   NotFoundError,
-  type RunRecord,
   type RunStorage,
   type StepwiseEvent,
   StorageError,
@@ -15,12 +13,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseContract } from './lease-contract.js';
 import { appendFromChild, type StorageInChild } from './storage-child-writer.js';
+import { testLogEvent, testRunRecord, uniqueId } from './test-records.js';
 
 export interface StorageBackend {
   /** The suite's storage object (opened once, closed after the suite). */
   open(): RunStorage | Promise<RunStorage>;
   /**
-   * Another storage object on the same database as `open()`'s, closed by the test that opens it (absent for a backend with no shared database, such
+   * Another storage object on the same database as `open()`'s (absent for a backend with no shared database, such
    * as memory): the tests of two writers and of init from two objects run only when it is given.
    */
   openAnother?(): RunStorage | Promise<RunStorage>;
@@ -32,36 +31,9 @@ export interface StorageBackend {
   teardown?(): Promise<void>;
 }
 
-const plan: ExecutionPlan = {
-  version: 1,
-  pipeline: 'p',
-  fingerprint: 'f',
-  steps: [],
-  resources: {},
-  selection: null,
-  reuse: {},
-};
-
-function makeRun(runId: string, overrides: Partial<RunRecord> = {}): RunRecord {
-  return {
-    runId,
-    pipeline: 'etl',
-    status: 'QUEUED',
-    runConfig: { ops: { a: { config: { n: 1 } } } },
-    plan,
-    tags: {},
-    createdAt: Date.now(),
-    updatedAt: Date.now(),
-    ...overrides,
-  };
-}
-
-function log(runId: string, msg: string, stepKey?: string): StepwiseEvent {
-  return makeEvent('LOG', runId, { level: 'info', msg }, stepKey === undefined ? {} : { stepKey });
-}
-
-let counter = 0;
-const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
+const makeRun = testRunRecord;
+const log = testLogEvent;
+const uid = uniqueId;
 
 /** Registers the run-storage contract's tests for `backend` under `describe(name)`. */
 export function runStorageContract(name: string, backend: StorageBackend): void {
