@@ -1,4 +1,4 @@
-import type { StepwiseEvent } from '@stepwise/core';
+import { makeEvent, type StepwiseEvent } from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DeadLetters } from './dead-letters.js';
@@ -27,7 +27,8 @@ export interface EventConsumerOptions {
  * Reads one run's event stream in order from its last id, across reconnects, and hands each event over once.
  * A retried XADD can store an entry twice; entries carry `<producer>:<seq>` ids, and since a producer's entries
  * reach the stream in seq order, an entry whose seq is not above its producer's last is a duplicate.
- * Malformed entries are logged and dead-lettered; reading goes on.
+ * Malformed entries are logged, dead-lettered and reported on the run as an ENGINE_EVENT (`entry_refused`);
+ * reading goes on.
  */
 export class EventConsumer {
   private lastId: string;
@@ -129,7 +130,17 @@ export class EventConsumer {
         'malformed entry on the run event stream; dead-lettered',
       );
       const stream = this.options.keys.runEvents(runId);
-      this.deadLetters.streamEntry(stream, streamId, (error as Error).message, fields).catch(() => {});
+      const reason = (error as Error).message;
+      this.deadLetters.streamEntry(stream, streamId, reason, fields).catch(() => {});
+      // Said on the run too: its events may be among those refused, and its log must say so.
+      this.options.onEvent(
+        makeEvent(
+          'ENGINE_EVENT',
+          runId,
+          { kind: 'entry_refused', details: { streamId, reason } },
+          { message: `an entry of the run's event stream was refused and dead-lettered: ${reason}` },
+        ),
+      );
       return;
     }
     const colon = decoded.id.lastIndexOf(':');

@@ -3,7 +3,7 @@ import type { StepwiseEvent } from '@stepwise/core';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
 import { appendToStream, sendPipeline } from './scripts.js';
-import { encodeEventEntry, type InlineValue } from './wire.js';
+import { chunkEventEntries, encodeEventEntry, type InlineValue } from './wire.js';
 
 /** A command to send before the events of the same turn (an output value's SET), and who waits for it. */
 interface QueuedWrite {
@@ -89,13 +89,16 @@ export class EventPublisher {
     if (this.batch.size === 0 && this.writes.length === 0) return;
     const writes = this.writes;
     this.writes = [];
-    // One entry per run stream: the events of one turn cost one XADD and one decode.
+    // One entry per run stream: the events of one turn cost one XADD and one decode; a turn of more events than
+    // an entry takes (a step with a dynamic output of 20,000 items) goes as several, in order.
     const batch = [...this.batch]
       .filter(([, entry]) => entry.events.length > 0)
-      .map(([stream, { events, values }]) => ({
-        stream,
-        fields: encodeEventEntry(events, `${this.producer}:${this.seq++}`, values),
-      }));
+      .flatMap(([stream, { events, values }]) =>
+        chunkEventEntries(events, values).map((chunk) => ({
+          stream,
+          fields: encodeEventEntry(chunk.events, `${this.producer}:${this.seq++}`, chunk.values),
+        })),
+      );
     this.batch = new Map();
     // Chained so that batches reach Redis in order even across reconnects.
     this.inFlight = this.inFlight.then(async () => {

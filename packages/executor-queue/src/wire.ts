@@ -285,6 +285,43 @@ export function encodeEventEntry(
   return fields;
 }
 
+/** Most events and values the sender puts in one entry: a fifth of what the receiver takes, for headroom. */
+const EVENTS_PER_SENT_ENTRY = MAX_EVENTS_PER_ENTRY / 5;
+const VALUES_PER_SENT_ENTRY = 2_000;
+
+interface EntryChunk {
+  events: StepwiseEvent[];
+  values: InlineValue[];
+}
+
+/**
+ * Splits a turn's events of one run (and the values sent with them) into entries the receiver takes: at most
+ * 2,000 events and 2,000 values (8 MB) each, and an entry whose events pack to more than MAX_MESSAGE_BYTES is halved.
+ * Values go at least as early as the events that announce them: each value precedes its STEP_OUTPUT, so the k-th
+ * value's event is at index k or later, and entry n carries values and events from n * 2,000 on.
+ */
+export function chunkEventEntries(events: readonly StepwiseEvent[], values: readonly InlineValue[]): EntryChunk[] {
+  const chunks: EntryChunk[] = [];
+  const count = Math.max(1, Math.ceil(events.length / EVENTS_PER_SENT_ENTRY));
+  for (let n = 0; n < count; n++) {
+    const last = n === count - 1;
+    chunks.push({
+      events: events.slice(n * EVENTS_PER_SENT_ENTRY, (n + 1) * EVENTS_PER_SENT_ENTRY),
+      values: values.slice(n * VALUES_PER_SENT_ENTRY, last ? values.length : (n + 1) * VALUES_PER_SENT_ENTRY),
+    });
+  }
+  return chunks.flatMap((chunk) => halveWhileTooLarge(chunk));
+}
+
+function halveWhileTooLarge(chunk: EntryChunk): EntryChunk[] {
+  if (chunk.events.length < 2 || pack(chunk.events).length <= MAX_MESSAGE_BYTES) return [chunk];
+  const half = Math.ceil(chunk.events.length / 2);
+  return [
+    ...halveWhileTooLarge({ events: chunk.events.slice(0, half), values: chunk.values }),
+    ...halveWhileTooLarge({ events: chunk.events.slice(half), values: [] }),
+  ];
+}
+
 /** A small output value travelling with its STEP_OUTPUT event (field `v` of an entry). */
 export interface InlineValue {
   /** `refKey` of the output. */
