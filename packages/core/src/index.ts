@@ -202,9 +202,11 @@ export {
 } from './runs/run-json.js';
 export * from './schedules/index.js';
 export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
+export { MemoryScheduleStore } from './storage/memory-schedule-store.js';
 export { MemoryRunStorage } from './storage/memory-storage.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';
 export * from './storage/run-lease.js';
 export type * from './storage/run-storage.js';
 export { IN_PROGRESS_RUN_STATUSES, RUN_STATUSES, TERMINAL_RUN_STATUSES } from './storage/run-storage.js';
+export type * from './storage/schedule-store.js';
 export { SqliteRunStorage, type SqliteRunStorageOptions } from './storage/sqlite/sqlite-run-storage.js';

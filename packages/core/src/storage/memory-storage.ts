@@ -1,5 +1,6 @@
 import { CoordinatorSupersededError, NotFoundError, StorageError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
+import { MemoryScheduleStore } from './memory-schedule-store.js';
 import {
   decideLease,
   type Fence,
@@ -33,6 +34,7 @@ function copyRun(run: RunRecord): RunRecord {
 
 /** Run storage in memory, for ephemeral instances (tests, `executePipeline` without an instance). */
 export class MemoryRunStorage implements RunStorage {
+  readonly schedules = new MemoryScheduleStore();
   private readonly runs = new Map<string, RunRecord>();
   /** Each run's events as written (not copied: events are never changed once made); seq is the index + 1. */
   private readonly events = new Map<string, StepwiseEvent[]>();

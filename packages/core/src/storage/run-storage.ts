@@ -1,6 +1,7 @@
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import type { Fence, LeaseAnswer, LeaseRequest, RunLease } from './run-lease.js';
+import type { ScheduleStore } from './schedule-store.js';
 
 /**
  * Lifecycle of a run as stored: QUEUED (submitted, waiting for the daemon) → STARTING (dequeued, being launched) →
@@ -170,5 +171,7 @@ export interface RunStorage {
   putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void>;
   listDaemonHeartbeats(): Promise<DaemonHeartbeat[]>;
   deleteDaemonHeartbeat(daemonId: string): Promise<void>;
+  /** The scheduler's schedules and ticks (SPEC §7); a storage without it cannot run schedules. */
+  readonly schedules?: ScheduleStore;
   close(): Promise<void>;
 }

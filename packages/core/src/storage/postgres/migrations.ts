@@ -103,6 +103,34 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    // The scheduler (SPEC §7): each schedule's row (status, cursor, definition hash) and its ticks, whose
+    // primary key is the claim: racing schedulers insert it once.
+    version: 6,
+    sql: (s) => `
+      CREATE TABLE ${s}.schedules (
+        name text PRIMARY KEY,
+        status text NOT NULL,
+        cursor bigint,
+        definition_hash text NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      CREATE TABLE ${s}.schedule_ticks (
+        schedule text NOT NULL,
+        scheduled_at text NOT NULL,
+        status text NOT NULL,
+        run_ids text NOT NULL,
+        reason text,
+        error text,
+        claimed_by text NOT NULL,
+        lease_expires_at bigint NOT NULL,
+        attempt integer NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (schedule, scheduled_at)
+      );
+    `,
+  },
 ];
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */

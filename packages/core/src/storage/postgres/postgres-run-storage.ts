@@ -27,6 +27,7 @@ import type {
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
 import { checkFences, readLease, renewLease, takeLease } from './postgres-leases.js';
 import * as queue from './postgres-run-queue.js';
+import { PostgresScheduleStore } from './postgres-schedule-store.js';
 
 export interface PostgresRunStorageOptions {
   /** Connection URL, e.g. `postgres://user:pass@host:5432/db`. */
@@ -60,8 +61,8 @@ export class PostgresRunStorage implements RunStorage {
   /** `host:port` of the server, as named in errors. */
   readonly target: string;
   private readonly pool: pg.Pool;
-  /** Quoted schema, for SQL text. */
-  private readonly s: string;
+  readonly schedules: PostgresScheduleStore;
+  private readonly s: string; // quoted schema, for SQL text
   private initialized?: Promise<void>;
   private closed = false;
 
@@ -84,6 +85,7 @@ export class PostgresRunStorage implements RunStorage {
       );
     }
     this.s = `"${this.schema}"`;
+    this.schedules = new PostgresScheduleStore(this.s, (w, f) => this.ready().then(() => this.withClient(w, f)));
     // Loaded with the first PostgreSQL storage, not with the package: most processes never need it (~6 MB RSS).
     const { Pool } = createRequire(import.meta.url)('pg') as typeof pg;
     this.pool = new Pool({

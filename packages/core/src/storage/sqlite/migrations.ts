@@ -100,6 +100,34 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    // The scheduler (SPEC §7): each schedule's row (status, cursor, definition hash) and its ticks, whose
+    // primary key is the claim: racing schedulers insert it once.
+    version: 6,
+    sql: `
+      CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        cursor INTEGER,
+        definition_hash TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE schedule_ticks (
+        schedule TEXT NOT NULL,
+        scheduled_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        run_ids TEXT NOT NULL,
+        reason TEXT,
+        error TEXT,
+        claimed_by TEXT NOT NULL,
+        lease_expires_at INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (schedule, scheduled_at)
+      );
+    `,
+  },
 ];
 
 /**

@@ -35,6 +35,7 @@ import type {
 } from '../run-storage.js';
 import { migrateSqlite } from './migrations.js';
 import * as queue from './sqlite-run-queue.js';
+import { SqliteScheduleStore } from './sqlite-schedule-store.js';
 
 export interface SqliteRunStorageOptions {
   /** Directory holding the database file; created if missing. */
@@ -71,6 +72,7 @@ export class SqliteRunStorage implements RunStorage {
   private db?: Database.Database;
   private statements?: EventStatements;
   private closed = false;
+  readonly schedules = new SqliteScheduleStore(() => this.open());
 
   constructor(options: SqliteRunStorageOptions) {
     this.dir = options.dir;

@@ -1,0 +1,79 @@
+import type Database from 'better-sqlite3';
+import { type ScheduleRow, scheduleFromRow, TICK_COLUMNS, type TickRow, tickFromRow } from '../schedule-rows.js';
+import type {
+  ScheduleState,
+  ScheduleStore,
+  TickClaimAnswer,
+  TickClaimRequest,
+  TickOutcome,
+  TickRecord,
+} from '../schedule-store.js';
+
+/** The scheduler's tables on a SQLite database; `db()` opens it (and migrates) on first use. */
+export class SqliteScheduleStore implements ScheduleStore {
+  constructor(private readonly db: () => Database.Database) {}
+
+  async getSchedule(name: string): Promise<ScheduleState | undefined> {
+    const row = this.db().prepare('SELECT * FROM schedules WHERE name = ?').get(name) as ScheduleRow | undefined;
+    return row && scheduleFromRow(row);
+  }
+
+  async putSchedule(s: ScheduleState): Promise<void> {
+    this.db()
+      .prepare(
+        'INSERT OR REPLACE INTO schedules (name, status, cursor, definition_hash, updated_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(s.name, s.status, s.cursor, s.definitionHash, s.updatedAt);
+  }
+
+  async claimTick(r: TickClaimRequest): Promise<TickClaimAnswer> {
+    const db = this.db();
+    // The unique key decides: of racing claimers one inserts, the rest change nothing.
+    const inserted = db
+      .prepare(
+        `INSERT INTO schedule_ticks (${TICK_COLUMNS}) VALUES (?, ?, 'STARTED', '[]', NULL, NULL, ?, ?, 1, ?, ?)
+         ON CONFLICT (schedule, scheduled_at) DO NOTHING`,
+      )
+      .run(r.schedule, r.scheduledAt, r.owner, r.now + r.leaseMs, r.now, r.now);
+    if (inserted.changes === 1) return { claimed: true, attempt: 1 };
+    const taken = db
+      .prepare(
+        `UPDATE schedule_ticks SET claimed_by = ?, lease_expires_at = ?, attempt = attempt + 1, updated_at = ?
+         WHERE schedule = ? AND scheduled_at = ? AND status = 'STARTED' AND lease_expires_at < ? RETURNING attempt`,
+      )
+      .get(r.owner, r.now + r.leaseMs, r.now, r.schedule, r.scheduledAt, r.now) as { attempt: number } | undefined;
+    return taken ? { claimed: true, attempt: taken.attempt } : { claimed: false };
+  }
+
+  async finishTick(
+    schedule: string,
+    scheduledAt: string,
+    owner: string,
+    o: TickOutcome,
+    now: number,
+  ): Promise<boolean> {
+    const result = this.db()
+      .prepare(
+        `UPDATE schedule_ticks SET status = ?, run_ids = ?, reason = ?, error = ?, updated_at = ?
+         WHERE schedule = ? AND scheduled_at = ? AND claimed_by = ? AND status = 'STARTED'`,
+      )
+      .run(
+        o.status,
+        JSON.stringify(o.runIds ?? []),
+        o.reason ?? null,
+        o.error ?? null,
+        now,
+        schedule,
+        scheduledAt,
+        owner,
+      );
+    return result.changes === 1;
+  }
+
+  async listTicks(schedule: string, limit: number): Promise<TickRecord[]> {
+    const rows = this.db()
+      .prepare(`SELECT ${TICK_COLUMNS} FROM schedule_ticks WHERE schedule = ? ORDER BY scheduled_at DESC LIMIT ?`)
+      .all(schedule, limit) as TickRow[];
+    return rows.map(tickFromRow);
+  }
+}
