@@ -10,8 +10,9 @@ import {
   waitForWorkers,
   within,
 } from '@stepwise/testing';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { diamondDynamic, longStep } from '../fixtures/queue-pipelines.js';
+import { diamondDynamic, longStep, napping } from '../fixtures/queue-pipelines.js';
 import { queueConfig, spawnWorker } from './harness.js';
 
 let server: RedisServer | undefined;
@@ -37,6 +38,47 @@ function stepEventKey(e: StepwiseEvent): string | undefined {
 }
 
 describe('Redis faults', () => {
+  it('FLUSHDB mid-run ends the run within a bounded time, with step_lost for every step whose job vanished', async () => {
+    server = await startRedisServer({ appendonly: false });
+    const redisUrl = server.url;
+    const prefix = uniquePrefix();
+    spawnWorker({ redisUrl, prefix, name: 'flushed', lockDurationMs: 1_000, concurrency: 2 });
+    await waitForWorkers(redisUrl, prefix, ['flushed']);
+    const events: StepwiseEvent[] = [];
+    const admin = new Redis(redisUrl);
+    let flushed: Promise<unknown> | undefined;
+    try {
+      const result = await within(
+        executePipeline(napping, {
+          runConfig: queueConfig(redisUrl, prefix, { lockDurationMs: 1_000, watchIntervalMs: 200 }),
+          onEvent: (e) => {
+            events.push(e);
+            if (e.type === 'STEP_START' && !flushed)
+              flushed = new Promise((r) => setTimeout(r, 500)).then(() => admin.flushdb());
+          },
+        }),
+        // The queue timeout (5 minutes) must not be what ends it.
+        40_000,
+        'the run to end after FLUSHDB',
+      );
+      await flushed;
+      expect(result.status).toBe('FAILURE');
+      const lost = new Set(
+        events.filter((e) => e.type === 'ENGINE_EVENT' && e.data.kind === 'step_lost').map((e) => e.stepKey),
+      );
+      const started = new Set(events.filter((e) => e.type === 'STEP_START').map((e) => e.stepKey));
+      const notRun = Object.keys(result.steps).filter((k) => !started.has(k));
+      expect(notRun.length).toBeGreaterThan(0);
+      for (const key of notRun) {
+        expect(lost.has(key), `step_lost for '${key}'`).toBe(true);
+        expect(result.steps[key]?.status).toBe('FAILURE');
+        expect(result.steps[key]?.error?.message).toMatch(/is gone from Redis/);
+      }
+    } finally {
+      admin.disconnect();
+    }
+  }, 60_000);
+
   it('survives a Redis restart mid-run (AOF on): the run completes and no event is stored twice', async () => {
     tmp = mkdtempSync(join(tmpdir(), 'stepwise-redis-'));
     server = await startRedisServer({ appendonly: true, dir: tmp });

@@ -53,6 +53,7 @@ export class Watchdog {
       if (this.deps.slots.stale) await this.deps.slots.refresh();
       await this.membersOfEndedJobs(now);
       await this.waitingInQueue(now);
+      await this.vanishedJobs(now);
       await this.silentSteps(now);
     } finally {
       this.checking = false;
@@ -106,6 +107,29 @@ export class Watchdog {
           this.deps.failStep(g.task.key, g.attempt, serializeError(error), error.message);
         }
       }
+    }
+  }
+
+  /**
+   * A step waiting in its own job that is not in Redis at all (Redis lost its data: FLUSHDB, a restart without
+   * persistence): no worker will ever take it, so it is lost now rather than at the queue timeout. Checked once per
+   * `lockDurationMs * 3` of waiting; `lastEventAt` of a step not started yet marks the last check.
+   */
+  private async vanishedJobs(now: number): Promise<void> {
+    const { inFlight, options, dispatcher } = this.deps;
+    const every = options.lockDurationMs * 3;
+    for (const f of [...inFlight.values()]) {
+      if (f.member || f.startedAt !== undefined || now - f.lastEventAt < every) continue;
+      const { state } = await dispatcher.stillThere(f.queue, f.jobId);
+      // Only a job Redis has never heard of: a completed one's events may still be on their way.
+      if (state !== 'unknown') {
+        f.lastEventAt = now;
+        continue;
+      }
+      if (inFlight.get(f.task.key) !== f || f.startedAt !== undefined) continue;
+      const error = new StepLostError(f.task.key, state);
+      this.deps.engineEvent('step_lost', error.message, { jobId: f.jobId, jobState: state }, f.task.key);
+      this.deps.failStep(f.task.key, f.attempt, serializeError(error), error.message);
     }
   }
 
