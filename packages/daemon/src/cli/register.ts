@@ -1,18 +1,19 @@
 import { type Command, Option } from 'commander';
 import { daemonCommand } from './daemon-command.js';
+import { registerScheduleCommands } from './register-schedule.js';
 import { statusCommand } from './status-command.js';
 import { submitCommand } from './submit-command.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Exit codes reach the CLI through process.exitCode (0 success, 2 misuse via thrown StepwiseErrors). */
-const act =
+export const act =
   <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
   async (...args: A) => {
     process.exitCode = await fn(...args);
   };
 
-/** Adds `stepwise submit`, `stepwise daemon` and `stepwise daemon status` (SPEC §9, §10). */
+/** Adds `stepwise submit`, `stepwise daemon`, `stepwise daemon status` and `stepwise schedule` (SPEC §9, §10). */
 export function registerCommands(program: Command): void {
   program
     .command('submit')
@@ -41,4 +42,5 @@ export function registerCommands(program: Command): void {
     .description('live daemons: host, pid, loops and the last iteration of each')
     .option('--json', 'one JSON document on stdout')
     .action(act((opts) => statusCommand(opts)));
+  registerScheduleCommands(program, act);
 }

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import {
+  scheduleListCommand,
+  schedulePreviewCommand,
+  scheduleStatusCommand,
+  scheduleTicksCommand,
+} from './schedule-command.js';
+
+type Act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
+const FILE = ['-f, --file <file>', 'definitions file exporting the schedules'] as const;
+
+/** Adds `stepwise schedule list | preview | start | stop | ticks` (SPEC §9). */
+export function registerScheduleCommands(program: Command, act: Act): void {
+  const schedule = program.command('schedule').description('schedules of a definitions file and their ticks (SPEC §7)');
+  schedule
+    .command('list')
+    .description('name, pipeline, cron, timezone, status, next tick, last tick')
+    .requiredOption(...FILE)
+    .option('--json', 'one JSON document on stdout')
+    .action(act((opts) => scheduleListCommand(opts)));
+  schedule
+    .command('preview <name>')
+    .description('the next instants, in UTC and in the schedule’s zone')
+    .requiredOption(...FILE)
+    .option('--count <n>', 'how many instants (default 10)')
+    .option('--from <iso>', 'start after this instant (default now)')
+    .option('--json', 'one JSON document on stdout')
+    .action(act((name, opts) => schedulePreviewCommand(name, opts)));
+  for (const [verb, status] of [
+    ['start', 'running'],
+    ['stop', 'stopped'],
+  ] as const) {
+    schedule
+      .command(`${verb} <name>`)
+      .description(verb === 'start' ? 'start ticking from now (nothing missed is replayed)' : 'stop ticking')
+      .requiredOption(...FILE)
+      .action(act((name, opts) => scheduleStatusCommand(status, name, opts)));
+  }
+  schedule
+    .command('ticks <name>')
+    .description('tick history, newest first: scheduledAt, status, runIds, reason/error')
+    .option('--limit <n>', 'how many ticks (default 20)')
+    .option('--json', 'one JSON document on stdout')
+    .action(act((name, opts) => scheduleTicksCommand(name, opts)));
+}
