@@ -2,6 +2,7 @@ import {
   endRunWithoutCoordinator,
   IN_PROGRESS_RUN_STATUSES,
   MAX_RUNTIME_TAG,
+  MalformedRunError,
   type RunRecord,
   serializeError,
 } from '@stepwise/core';
@@ -30,7 +31,7 @@ const MAX_RUNS_PER_PASS = 10_000;
  */
 export async function monitorPass(context: MonitorContext): Promise<void> {
   const { instance, clock } = context;
-  const runs = await instance.storage.listRuns({ status: [...IN_PROGRESS_RUN_STATUSES], limit: MAX_RUNS_PER_PASS });
+  const runs = await listInProgress(context);
   const now = clock.now();
   const beats = await instance.storage.listDaemonHeartbeats();
   const live = new Set(
@@ -42,6 +43,28 @@ export async function monitorPass(context: MonitorContext): Promise<void> {
       else await checkRunning(context, run, now);
     } catch (error) {
       context.logger.error({ runId: run.runId, err: error }, 'monitoring the run failed');
+    }
+  }
+}
+
+/**
+ * The runs in progress. A hand-edited one that does not read back would fail every pass: it is failed with the
+ * cause (ENGINE_EVENT `malformed_run`) and the list read again.
+ */
+async function listInProgress(context: MonitorContext): Promise<RunRecord[]> {
+  const { instance } = context;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await instance.storage.listRuns({ status: [...IN_PROGRESS_RUN_STATUSES], limit: MAX_RUNS_PER_PASS });
+    } catch (error) {
+      if (!(error instanceof MalformedRunError) || attempt >= 10) throw error;
+      await endRunWithoutCoordinator(instance, error.runId, {
+        from: IN_PROGRESS_RUN_STATUSES,
+        outcome: 'FAILURE',
+        kind: 'malformed_run',
+        message: `the stored run is malformed: ${error.message}`,
+      });
+      context.onSlotFreed();
     }
   }
 }

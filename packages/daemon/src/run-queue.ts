@@ -31,7 +31,17 @@ export async function dequeuePass(context: RunQueueContext): Promise<number> {
     (queued, inProgress) => chooseRunsToDequeue(queued, inProgress, limits),
     { owner: daemonId, at: clock.now() },
   );
-  for (const runId of runIds) await launchClaimed(context, runId, 'dequeued');
+  for (const runId of runIds) {
+    try {
+      await launchClaimed(context, runId, 'dequeued');
+    } catch (error) {
+      // Storage failed mid-launch: hand the run back to the queue rather than leave it claimed by a live daemon.
+      context.logger.error({ runId, err: error }, 'launching a dequeued run failed; putting it back in the queue');
+      await instance.storage
+        .transitionRun(runId, { status: ['STARTING'], claimOwner: daemonId }, { status: 'QUEUED' })
+        .catch(() => {});
+    }
+  }
   return runIds.length;
 }
 

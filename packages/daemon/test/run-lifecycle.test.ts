@@ -58,6 +58,32 @@ describe('run lifecycle in the daemon (library daemon on SQLite)', () => {
     daemon = undefined;
   });
 
+  it('a hand-edited run in progress is failed by the monitor with the cause; the others are still watched', async () => {
+    const broken = await submitRun(instance, { file: PIPELINES, pipeline: 'sleepy' });
+    const db = new Database(join(home, 'storage', 'stepwise.db'));
+    db.prepare("UPDATE runs SET status = 'STARTED', tags = '[1]' WHERE run_id = ?").run(broken);
+    db.close();
+    daemon = await startDaemon({
+      instance,
+      launcher: blackHole,
+      logger,
+      monitoring: { startTimeoutMs: 1_000, intervalMs: 100 },
+    });
+    const stuck = await submitRun(instance, { file: PIPELINES, pipeline: 'sleepy' });
+    await waitUntil(
+      async () => (await instance.storage.getRunStatus(broken))?.status === 'FAILURE',
+      10_000,
+      'the broken run to fail',
+    );
+    const [event] = engineEvents(await instance.storage.getEvents(broken), 'malformed_run');
+    expect(event?.message).toContain('column tags is not an object of strings');
+    // The monitor still works for the other runs: this one times out of STARTING.
+    const [run] = await waitEnded(instance, [stuck], 10_000);
+    expect(run?.status).toBe('FAILURE');
+    await daemon.stop();
+    daemon = undefined;
+  });
+
   it('a run whose code location no longer loads fails with the cause', async () => {
     // Next to the fixture, so that it resolves @stepwise/core the same way.
     const file = join(dirname(PIPELINES), `gone-${process.pid}-${Date.now()}.ts`);
