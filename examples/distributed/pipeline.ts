@@ -15,13 +15,15 @@ const listPages = op({
 
 const fetchPage = op({
   name: 'fetch_page',
+  // 1,000 values are about 3 KB, under the 4 KB a job carries inline: more make crunch read its input from the IO manager.
+  config: z.object({ values: z.number().int().positive().default(1_000) }),
   ins: { page: z.number() },
   out: z.array(z.number()),
   tags: { queue: 'io' },
   retry: { maxRetries: 2, delayMs: 100, backoff: 'exponential' },
-  compute: async (_ctx, { page }) => {
+  compute: async (ctx, { page }) => {
     await new Promise((r) => setTimeout(r, 50));
-    return Array.from({ length: 1_000 }, (_, i) => page * 1_000 + i);
+    return Array.from({ length: ctx.config.values }, (_, i) => page * 1_000 + i);
   },
 });
 

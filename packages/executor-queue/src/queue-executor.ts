@@ -49,9 +49,12 @@ export class QueueExecutor implements Executor {
     return this.commands;
   }
 
-  /** Outputs must be reachable from every worker: keep a shared-volume fs IO manager, else use Redis. */
+  /**
+   * Outputs must be reachable from every worker: an `io.fs` the instance configures is taken as a volume shared at the
+   * same path by every machine; otherwise (no `io` in stepwise.yaml, or one that only this process sees) Redis.
+   */
   runIO(instance: Instance): IOManager {
-    if (instance.io instanceof FsIOManager) return instance.io;
+    if (instance.io instanceof FsIOManager && !instance.config?.ioDefaulted) return instance.io;
     this.redisIO ??= new RedisIOManager(() => this.ioConnection(), { prefix: this.options.prefix });
     return this.redisIO;
   }

@@ -128,9 +128,13 @@ export class RedisIOManager implements IOManager {
   }
 
   async load(ref: OutputRef): Promise<unknown> {
-    const bytes = await getValue(this.redis, this.key(ref));
-    if (bytes === null)
-      throw new NotFoundError(`no stored output ${describe(ref)} in Redis (expired, deleted, or Redis lost its data)`);
+    const key = this.key(ref);
+    const bytes = await getValue(this.redis, key);
+    if (bytes === null) {
+      throw new NotFoundError(
+        `the Redis IO manager has no stored output ${describe(ref)} (key ${key}: expired, deleted, or Redis lost its data); check that every worker and the coordinator use the same Redis and prefix, and that values outlive the run (ttlSeconds)`,
+      );
+    }
     return decodeValue(bytes, describe(ref));
   }
 

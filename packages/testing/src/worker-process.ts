@@ -46,6 +46,11 @@ export interface WorkerOptions {
   /** Keep only the last this many characters of output in memory. Default: all of it. */
   keepChars?: number;
   cwd?: string;
+  /**
+   * A command the worker runs under, given the node command line after its own arguments (e.g. `unshare -m` with a
+   * private mount, for a worker that must not share this machine's files); it must exec the rest in place.
+   */
+  wrap?: string[];
 }
 
 export interface WorkerProcess {
@@ -70,7 +75,8 @@ export function spawnWorker(options: WorkerOptions): WorkerProcess {
   args.push('--lock-duration', String(options.lockDurationMs ?? 1_000));
   for (const queue of options.queues ?? []) args.push('--queue', queue);
   args.push(...(options.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, {
+  const [command, ...prefix] = options.wrap ?? [process.execPath];
+  const proc = spawn(command as string, options.wrap ? [...prefix, process.execPath, ...args] : args, {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, STEPWISE_LOG_LEVEL: options.logLevel ?? 'info', ...options.env },

@@ -61,6 +61,11 @@ export interface InstanceConfig {
   plugins?: string[];
   storage: StorageConfig;
   io: IOConfig;
+  /**
+   * True when stepwise.yaml names no `io` (the default fs directory): an executor whose steps run on other machines
+   * then uses a store they all reach (the queue executor: Redis) instead of this machine's directory.
+   */
+  ioDefaulted?: true;
   computeLogs: ComputeLogsConfig;
   runCoordinator: RunCoordinatorConfig;
   execution: ExecutionDefaults;
@@ -229,6 +234,7 @@ export function parseInstanceConfig(input: unknown, options: ParseInstanceConfig
     runCoordinator,
     execution: raw.execution ?? {},
   };
+  if (raw.io === undefined) config.ioDefaulted = true;
   if (raw.plugins) config.plugins = raw.plugins.map((p) => (isPath(p) ? resolve(context.baseDir, p) : p));
   const given = [...configSections().keys()].filter((name) => (raw as Record<string, unknown>)[name] !== undefined);
   if (given.length > 0)

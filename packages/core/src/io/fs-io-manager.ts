@@ -93,7 +93,9 @@ export class FsIOManager implements IOManager {
       bytes = await this.files.run(() => readFile(file));
     } catch (err) {
       if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') {
-        throw new NotFoundError(`no stored output at ${refKey(ref)} (looked for ${file})`);
+        throw new NotFoundError(
+          `the fs IO manager (io.fs.dir ${this.dir}) has no stored output ${refKey(ref)} (looked for ${file}); when steps run on several machines, each must see the same directory there (a shared volume mounted at ${this.dir} on every machine), or set io: { redis: { url } } in stepwise.yaml (a queue run with no io set uses Redis)`,
+        );
       }
       throw new StorageError(`cannot read output ${refKey(ref)} from ${file}: ${(err as Error).message}`, {
         cause: err,
