@@ -58,6 +58,8 @@ describe('loadInstanceConfig', () => {
     expect(await loadInstanceConfig(h)).toEqual({
       storage: { sqlite: { dir: join(h, 'storage') } },
       io: { fs: { dir: join(h, 'io') } },
+      // No io named: a queue run keeps its outputs in Redis instead (test/queue/private-fs.test.ts).
+      ioDefaulted: true,
       computeLogs: { fs: { dir: join(h, 'logs') } },
       runCoordinator: {},
       execution: {},
