@@ -3,13 +3,14 @@ import {
   scheduleListCommand,
   schedulePreviewCommand,
   scheduleStatusCommand,
+  scheduleTickCommand,
   scheduleTicksCommand,
 } from './schedule-command.js';
 
 type Act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
 const FILE = ['-f, --file <file>', 'definitions file exporting the schedules'] as const;
 
-/** Adds `stepwise schedule list | preview | start | stop | ticks` (SPEC §9). */
+/** Adds `stepwise schedule list | preview | start | stop | ticks | tick` (SPEC §9). */
 export function registerScheduleCommands(program: Command, act: Act): void {
   const schedule = program.command('schedule').description('schedules of a definitions file and their ticks (SPEC §7)');
   schedule
@@ -42,4 +43,10 @@ export function registerScheduleCommands(program: Command, act: Act): void {
     .option('--limit <n>', 'how many ticks (default 20)')
     .option('--json', 'one JSON document on stdout')
     .action(act((name, opts) => scheduleTicksCommand(name, opts)));
+  schedule
+    .command('tick [names...]')
+    .description('one scheduler pass (what cron calls): claims each due tick under the key the daemon uses')
+    .requiredOption(...FILE)
+    .option('--now <iso>', 'the pass’s instant (default now)')
+    .action(act((names, opts) => scheduleTickCommand(names, opts)));
 }

@@ -1,6 +1,9 @@
+import { hostname } from 'node:os';
 import { loadDefinitions, parsePositiveInt, UsageError, withInstance } from '@stepwise/core';
 import { findSchedule, scheduleStore, setScheduleStatus } from '../scheduler/schedule-state.js';
 import { listSchedules, previewSchedule } from '../scheduler/schedule-views.js';
+import { runSchedulerPass } from '../scheduler/scheduler-pass.js';
+import { queuedTickLauncher } from '../scheduler/tick-launch.js';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
@@ -77,6 +80,33 @@ export async function scheduleTicksCommand(name: string, opts: { limit?: string;
       const why = t.reason ?? t.error;
       print(
         `${t.scheduledAt}  ${t.status}${t.runIds.length ? `  runs ${t.runIds.join(',')}` : ''}${why ? `  ${why}` : ''}`,
+      );
+    }
+    return 0;
+  });
+}
+
+/** How long a `schedule tick` process holds a claim before another may take the tick over. */
+const TICK_LEASE_MS = 60_000;
+
+/** `stepwise schedule tick`: one scheduler pass (what cron calls), claiming ticks as the daemon does. */
+export async function scheduleTickCommand(names: string[], opts: { file: string; now?: string }): Promise<number> {
+  const now = opts.now === undefined ? Date.now() : parseInstant(opts.now, '--now');
+  const defs = await loadDefinitions(opts.file);
+  const schedules = names.length ? names.map((n) => findSchedule(defs, n)) : [...defs.schedules.values()];
+  return withInstance(async (instance) => {
+    const results = await runSchedulerPass({
+      store: scheduleStore(instance.storage),
+      schedules,
+      launch: queuedTickLauncher(instance, defs.file),
+      now,
+      owner: `${hostname()}:${process.pid}`,
+      leaseMs: TICK_LEASE_MS,
+    });
+    for (const r of results) {
+      const o = r.outcome;
+      print(
+        `${r.schedule} ${r.scheduledAt} ${o.status}${o.runIds?.length ? ` ${o.runIds.join(',')}` : ''}${o.reason || o.error ? `  ${o.reason ?? o.error}` : ''}`,
       );
     }
     return 0;
