@@ -22,8 +22,8 @@ afterEach(async () => {
 
 const STEPS = Array.from({ length: 48 }, (_, i) => `w${i}`);
 
-/** Batch sizes of the jobs waiting in the default queue (1 = a job of its own). */
-async function waitingBatchSizes(): Promise<number[]> {
+/** Bundle sizes (lead and peers) of the jobs waiting in the default queue (1 = a step alone). */
+async function waitingBundleSizes(): Promise<number[]> {
   const redis = new Redis(redisUrl);
   const queue = new Queue('default', { connection: redis, prefix });
   try {
@@ -46,7 +46,7 @@ describe('bundled steps', () => {
         runConfig: { ...queueConfig(redisUrl, prefix), ops: { w7: { config: { fail: true } } } },
         onEvent: (e) => {
           events.push(e);
-          if (e.type === 'STEP_START' && !sizes) sizes = waitingBatchSizes();
+          if (e.type === 'STEP_START' && !sizes) sizes = waitingBundleSizes();
         },
       }),
       30_000,

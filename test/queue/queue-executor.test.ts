@@ -83,7 +83,7 @@ describe('queue executor with real worker processes', () => {
     expect(result.output('inc_19')).toBe(4 + 20);
     const starts = events.filter((e) => e.type === 'STEP_START');
     expect(starts.map((e) => e.stepKey)).toEqual(['source', ...Array.from({ length: 20 }, (_, i) => `inc_${i}`)]);
-    // The whole chain rode in the first step's job: one worker ran it all.
+    // The whole chain went as members of the first step's job: one worker ran it all.
     expect(new Set(starts.map((e) => e.workerId)).size).toBe(1);
   });
 
