@@ -27,6 +27,8 @@ export { type DaemonLoopFactory, registerDaemonLoop } from './loop-registry.js';
 export { type DaemonEventKind, recordDaemonEvent } from './run-events.js';
 export { parseRunJob, type RunJobData, type RunsQueueConfig, runsQueueConfig } from './runs-queue.js';
 export { type RunsWorkerOptions, startRunsWorker } from './runs-worker.js';
+export { schedulerLoop } from './scheduler/scheduler-loop.js';
+export { type LaunchTick, runSchedulerPass, type SchedulerPassOptions } from './scheduler/scheduler-pass.js';
 export { registerCommands };
 
 /** What the `stepwise` CLI loads from this package: its commands. */

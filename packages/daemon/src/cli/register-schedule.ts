@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerDaemonLoop } from '../loop-registry.js';
+import { schedulerLoop } from '../scheduler/scheduler-loop.js';
 import {
   scheduleListCommand,
   schedulePreviewCommand,
@@ -10,8 +12,9 @@ import {
 type Act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
 const FILE = ['-f, --file <file>', 'definitions file exporting the schedules'] as const;
 
-/** Adds `stepwise schedule list | preview | start | stop | ticks | tick` (SPEC §9). */
+/** Adds `stepwise schedule list | preview | start | stop | ticks | tick` (SPEC §9) and the daemon's scheduler loop. */
 export function registerScheduleCommands(program: Command, act: Act): void {
+  registerDaemonLoop(schedulerLoop);
   const schedule = program.command('schedule').description('schedules of a definitions file and their ticks (SPEC §7)');
   schedule
     .command('list')
