@@ -26,7 +26,7 @@ export {
   RedisIOManager,
   type RedisIOManagerOptions,
 } from './redis-io-manager.js';
-export { pingWithin, subscribeToCancels } from './scripts.js';
+export { markSucceeded, pingWithin, subscribeToCancels, succeededOf } from './scripts.js';
 export {
   decodeEventEntry,
   encodeEventEntry,

@@ -20,6 +20,11 @@ export class RedisKeys {
     return `${this.prefix}:run:${runId}:epoch`;
   }
 
+  /** Set of the run's steps whose success a worker sent: a re-run job (its worker lost) skips them. */
+  runSucceeded(runId: string): string {
+    return `${this.prefix}:run:${runId}:succeeded`;
+  }
+
   /** Pub/sub channel announcing canceled runs, so workers abort their running steps. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

@@ -78,9 +78,31 @@ export async function sendPipeline(redis: Redis, build: (pipeline: ChainableComm
   if (failed?.[0]) throw failed[0];
 }
 
+/** How long a run's set of succeeded steps is kept: a re-run job older than that runs them again. */
+const SUCCEEDED_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** Records, in a pipeline (with the step's events), that a step succeeded. */
+export function markSucceeded(pipeline: ChainableCommander, keys: RedisKeys, runId: string, stepKey: string): void {
+  const key = keys.runSucceeded(runId);
+  pipeline.sadd(key, stepKey);
+  pipeline.pexpire(key, SUCCEEDED_TTL_MS);
+}
+
+/** Which of `stepKeys` a worker recorded as succeeded (see markSucceeded). */
+export async function succeededOf(
+  redis: Redis,
+  keys: RedisKeys,
+  runId: string,
+  stepKeys: readonly string[],
+): Promise<Set<string>> {
+  if (stepKeys.length === 0) return new Set();
+  const flags = await redis.smismember(keys.runSucceeded(runId), ...stepKeys);
+  return new Set(stepKeys.filter((_, i) => flags[i] === 1));
+}
+
 /** Deletes a run's event stream (once its coordinator has read it to the end). */
 export async function deleteRunEvents(redis: Redis, keys: RedisKeys, runId: string): Promise<void> {
-  await redis.del(keys.runEvents(runId));
+  await redis.del(keys.runEvents(runId), keys.runSucceeded(runId));
 }
 
 /** Keeps a malformed job or stream entry for inspection: `fields` are name/value pairs. */

@@ -56,6 +56,9 @@ export class JobIO {
   /** Values on their way to Redis, by refKey: a later step of the job that reads one waits for its write. */
   private readonly storing = new Map<string, Promise<unknown>>();
 
+  /** Steps of the job a previous run of it recorded as succeeded: not run again (see JobProcessor). */
+  succeeded: ReadonlySet<string> = new Set();
+
   constructor(private readonly target: JobIOTarget) {}
 
   /**

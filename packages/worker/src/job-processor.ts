@@ -14,10 +14,12 @@ import {
 import {
   DeadLetters,
   type EventPublisher,
+  markSucceeded,
   parseJobData,
   RedisIOManager,
   type RedisKeys,
   type StepJobData,
+  succeededOf,
 } from '@stepwise/executor-queue';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -100,6 +102,7 @@ export class JobProcessor {
     const pipeline = this.pipelineFor(data, attempt, job.stalledCounter ?? 0);
     if (pipeline) {
       const io = this.jobIO(data);
+      io.succeeded = await this.succeededBefore(data, job.stalledCounter ?? 0);
       let outcome = await this.execute(data, pipeline, attempt, queue, io);
       // Locality: run the lead's chain, while its members' inputs are in memory here.
       // The job's lock covers them: if this worker dies, the job is re-run and so is the rest of the chain.
@@ -172,6 +175,16 @@ export class JobProcessor {
    * every {@link PEER_LOCK_CHECK_MS} (a round trip each): peers read nothing from this job, so a stale peer only
    * wastes work (its events and value lose to the newer attempt's).
    */
+  /**
+   * The steps of a job that a previous run of it (by a worker since lost) recorded as succeeded; none for a first
+   * run. Redis unreachable: none, and they run again (at least once, as before).
+   */
+  private async succeededBefore(data: StepJobData, stalled: number): Promise<ReadonlySet<string>> {
+    if (stalled === 0) return new Set();
+    const keys = [data.task.key, ...(data.chain ?? []).map((t) => t.key), ...(data.peers ?? []).map((t) => t.key)];
+    return succeededOf(this.deps.redis, this.deps.keys, data.runId, keys).catch(() => new Set<string>());
+  }
+
   private async runPeers(
     job: Job,
     data: StepJobData,
@@ -228,6 +241,8 @@ export class JobProcessor {
     const { deps } = this;
     const { runId } = data;
     const stepKey = data.task.key;
+    // A re-run bundle job: this step's success is already recorded, so it is not run (nor reported) again.
+    if (io.succeeded.has(stepKey)) return 'SUCCESS';
     const controller = new AbortController();
     const slot = `${runId}\0${stepKey}\0${attempt}`;
     this.running.set(slot, { runId, stepKey, attempt, startedAt: (deps.now ?? Date.now)(), controller });
@@ -261,6 +276,10 @@ export class JobProcessor {
               const bytes = io.recordOutput(key);
               if (bytes) deps.publisher.publishValue(runId, { key, attempt, bytes });
             }
+            // Sent ahead of the event, in its pipeline: a re-run of this job (its worker died before BullMQ
+            // heard the job complete) then skips the step.
+            if (event.type === 'STEP_SUCCESS')
+              void deps.publisher.publishWrite((p) => markSucceeded(p, deps.keys, runId, stepKey));
             deps.publisher.publish(event);
             if (event.type === 'STEP_FAILURE') logger.warn({ err: event.data.error.message }, 'step failed');
           },
