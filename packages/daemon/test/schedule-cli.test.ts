@@ -58,6 +58,7 @@ describe('stepwise schedule (real CLI processes)', () => {
       ['hourly', 'greet', ['0 * * * *'], 'UTC', 'running'],
       ['skipper', 'greet', ['0 * * * *'], 'UTC', 'running'],
       ['broken', 'greet', ['0 * * * *'], 'UTC', 'running'],
+      ['exclusive', 'greet', ['0 * * * *'], 'UTC', 'running'],
     ]);
     const next = Date.parse(list[1]?.nextTick ?? '');
     expect(next).toBeGreaterThan(before);
@@ -67,7 +68,7 @@ describe('stepwise schedule (real CLI processes)', () => {
     expect([started.code, started.stdout]).toEqual([0, "schedule 'nightly' is running\n"]);
     expect((await cli(home, ['schedule', 'stop', 'hourly', '-f', SCHEDULES])).code).toBe(0);
     const after = await json<Entry[]>(home, ['schedule', 'list', '-f', SCHEDULES, '--json']);
-    expect(after.map((e) => e.status)).toEqual(['running', 'stopped', 'running', 'running']);
+    expect(after.map((e) => e.status)).toEqual(['running', 'stopped', 'running', 'running', 'running']);
     // Starting sets the cursor to now: what passed while stopped is not replayed.
     const instance = await Instance.local(home);
     try {
@@ -108,7 +109,7 @@ describe('stepwise schedule (real CLI processes)', () => {
     const unknown = await cli(home, ['schedule', 'preview', 'weekly', '-f', SCHEDULES]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
-      /no schedule 'weekly' in '.*schedules.ts'; it has 'nightly', 'hourly', 'skipper', 'broken'/,
+      /no schedule 'weekly' in '.*schedules.ts'; it has 'nightly', 'hourly', 'skipper', 'broken', 'exclusive'/,
     );
     const from = await cli(home, ['schedule', 'preview', 'hourly', '-f', SCHEDULES, '--from', 'yesterday']);
     expect([from.code, from.stderr]).toEqual([2, expect.stringMatching(/--from must be an ISO-8601 instant/)]);

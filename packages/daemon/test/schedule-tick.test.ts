@@ -101,4 +101,16 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
     // The schedule goes on: the next day's on-time instant is evaluated too (and fails the same way).
     expect(broken.find((t) => t.scheduledAt === '2026-12-26T00:00:00.000Z')?.status).toBe('FAILURE');
   });
+
+  it("overlap 'skip': a tick while the schedule's run has not finished is SKIPPED with the run named", async () => {
+    const home = makeHome('');
+    const first = safeRunId('schedule:exclusive:2026-01-01T01:00:00.000Z');
+    expect(await tick(home, '2026-01-01T01:00:05Z', ['exclusive'])).toBe(
+      `exclusive 2026-01-01T01:00:00.000Z SUCCESS ${first}\n`,
+    );
+    // No daemon runs it, so the first run is still QUEUED an hour later.
+    expect(await tick(home, '2026-01-01T02:00:05Z', ['exclusive'])).toBe(
+      `exclusive 2026-01-01T02:00:00.000Z SKIPPED  overlap: run ${first} is still in progress\n`,
+    );
+  });
 });

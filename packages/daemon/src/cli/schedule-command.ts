@@ -3,7 +3,7 @@ import { loadDefinitions, parsePositiveInt, UsageError, withInstance } from '@st
 import { findSchedule, scheduleStore, setScheduleStatus } from '../scheduler/schedule-state.js';
 import { listSchedules, previewSchedule } from '../scheduler/schedule-views.js';
 import { runSchedulerPass } from '../scheduler/scheduler-pass.js';
-import { queuedTickLauncher } from '../scheduler/tick-launch.js';
+import { activeScheduleRuns, queuedTickLauncher } from '../scheduler/tick-launch.js';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
@@ -99,6 +99,7 @@ export async function scheduleTickCommand(names: string[], opts: { file: string;
       store: scheduleStore(instance.storage),
       schedules,
       launch: queuedTickLauncher(instance, defs.file),
+      activeRuns: activeScheduleRuns(instance),
       now,
       owner: `${hostname()}:${process.pid}`,
       leaseMs: TICK_LEASE_MS,

@@ -2,7 +2,7 @@ import { type LoadedDefinitions, loadDefinitions } from '@stepwise/core';
 import type { DaemonLoopDefinition } from '../daemon.js';
 import { scheduleStore } from './schedule-state.js';
 import { runSchedulerPass } from './scheduler-pass.js';
-import { queuedTickLauncher } from './tick-launch.js';
+import { activeScheduleRuns, queuedTickLauncher } from './tick-launch.js';
 
 /** The scheduler's pass interval in the daemon (stepwise.yaml's scheduler.tickIntervalMs is not read yet). */
 export const SCHEDULER_INTERVAL_MS = 1_000;
@@ -26,6 +26,7 @@ export function schedulerLoop(file: string | undefined): DaemonLoopDefinition | 
         store: scheduleStore(instance.storage),
         schedules: loaded.schedules.values(),
         launch: queuedTickLauncher(instance, loaded.file),
+        activeRuns: activeScheduleRuns(instance),
         now: clock.now(),
         owner: daemonId,
         leaseMs: DAEMON_TICK_LEASE_MS,

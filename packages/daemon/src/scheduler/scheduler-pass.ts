@@ -35,6 +35,8 @@ export interface SchedulerPassOptions {
   owner: string;
   /** A claim older than this is taken over by another process (its claimer died). */
   leaseMs: number;
+  /** Ids of the schedule's runs not yet finished, for its overlap policy. */
+  activeRuns: (scheduleName: string) => Promise<string[]>;
 }
 
 export interface PassResult {
@@ -101,6 +103,10 @@ async function launchTick(
     runConfig = typeof def.runConfig === 'function' ? await def.runConfig(tick) : (def.runConfig ?? {});
   } catch (err) {
     return { status: 'FAILURE', error: `schedule '${def.name}': ${(err as Error).message ?? String(err)}` };
+  }
+  if (def.overlap === 'skip') {
+    const [active] = await options.activeRuns(def.name);
+    if (active !== undefined) return { status: 'SKIPPED', reason: `overlap: run ${active} is still in progress` };
   }
   const tags = { ...def.tags, [SCHEDULE_TAG]: def.name, [SCHEDULED_AT_TAG]: tick.scheduledAt };
   const runKey = `schedule:${def.name}:${tick.scheduledAt}`;

@@ -1,5 +1,5 @@
-import { type Instance, safeRunId, submitRun } from '@stepwise/core';
-import type { LaunchTick } from './scheduler-pass.js';
+import { type Instance, RUN_STATUSES, safeRunId, submitRun, TERMINAL_RUN_STATUSES } from '@stepwise/core';
+import { type LaunchTick, SCHEDULE_TAG } from './scheduler-pass.js';
 
 /**
  * Launches a tick's run as a QUEUED run for the daemon's run queue. Its id is made from the run key, so a tick
@@ -16,4 +16,14 @@ export function queuedTickLauncher(instance: Instance, file: string): LaunchTick
       throw err;
     }
   };
+}
+
+const UNFINISHED = RUN_STATUSES.filter((s) => !TERMINAL_RUN_STATUSES.includes(s));
+
+/** The schedule's runs that have not finished (QUEUED counts: it will run). */
+export function activeScheduleRuns(instance: Instance): (scheduleName: string) => Promise<string[]> {
+  return async (scheduleName) =>
+    (await instance.storage.listRuns({ status: UNFINISHED, tags: { [SCHEDULE_TAG]: scheduleName }, limit: 1 })).map(
+      (r) => r.runId,
+    );
 }
