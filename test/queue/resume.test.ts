@@ -161,6 +161,9 @@ describe('coordinator recovery', () => {
       expect(view.finished).toBe(false);
       expect(view.status).toBe('STARTED');
       expect(view.steps.find((s) => s.key === 'first')?.status).toBe('SUCCESS');
+      // The killed coordinator's lease (STEPWISE_HEARTBEAT_TIMEOUT_MS, renewed at the latest when it was killed)
+      // must expire before resume takes the run without --force.
+      await new Promise((resolve) => setTimeout(resolve, 1_600));
       const resumed = await run(process.execPath, [CLI, 'resume', runId, '--json'], { env: env(), timeout: 40_000 });
       expect(resumed.stdout).toMatch(/RUN_SUCCESS/);
       expect(executions(marker)).toEqual(['first 1', 'last 1', 'long 1', 'long 2']);
