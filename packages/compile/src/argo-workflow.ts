@@ -32,7 +32,7 @@ function retryStrategy(retry: RetryPolicy): Record<string, unknown> {
 }
 
 /**
- * The Workflow object (SPEC §12): a DAG template with one task per step, `withParam` over a fan-out task's mapping
+ * The Workflow object (docs/deploy/argo.md): a DAG template with one task per step, `withParam` over a fan-out task's mapping
  * keys for a mapped step, and one container template per distinct retry policy (Argo sets `retryStrategy` on
  * templates, not on DAG tasks). The run id is `{{workflow.name}}`. Validated against Argo's schema.
  */

@@ -116,14 +116,16 @@ async function argoCompile(opts: ArgoCompileOptions): Promise<void> {
   process.stdout.write(`wrote ${opts.out}\n`);
 }
 
-/** Adds `stepwise airflow compile` and `stepwise argo compile` (SPEC §9, §12) to the CLI. */
+/** Adds `stepwise airflow compile` and `stepwise argo compile` (docs/deploy/airflow.md, argo.md) to the CLI. */
 export function registerCommands(program: Command): void {
   const common = (command: Command) =>
     command
       .requiredOption('-f, --file <file>', 'pipeline file (.ts, .js)')
       .option('-p, --pipeline <name>', 'pipeline to compile when the file has several')
       .addOption(new Option('-c, --config <file>', 'run config YAML; repeat to deep-merge several').argParser(collect));
-  const airflow = program.command('airflow').description('Airflow: compile a pipeline into a DAG file (SPEC §12)');
+  const airflow = program
+    .command('airflow')
+    .description('Airflow: compile a pipeline into a DAG file (see docs/deploy/airflow.md)');
   common(airflow.command('compile').description('write DIR/<dag_id>.py and the compiled plan beside it'))
     .option('-o, --out <dir>', 'directory to write to (e.g. the dags folder)', '.')
     .option('--dag-id <id>', 'the DAG id (default: the pipeline name)')
@@ -138,7 +140,9 @@ export function registerCommands(program: Command): void {
     .option('--namespace <ns>', 'namespace of the pods (default: default)')
     .option('--stepwise-cmd <cmd>', 'the command that runs stepwise where tasks run', 'stepwise')
     .action((opts: AirflowCompileOptions) => airflowCompile(opts));
-  const argo = program.command('argo').description('Argo Workflows: compile a pipeline into a Workflow (SPEC §12)');
+  const argo = program
+    .command('argo')
+    .description('Argo Workflows: compile a pipeline into a Workflow (see docs/deploy/argo.md)');
   common(argo.command('compile').description('write the Workflow YAML (stdout without -o)'))
     .option('-o, --out <file>', 'file to write the Workflow YAML to')
     .option('--image <image>', 'image with stepwise, the pipeline and its stepwise.yaml')

@@ -36,7 +36,7 @@ export interface CompileResult {
 }
 
 /**
- * Compiles a pipeline and its run config into a plan for another scheduler (SPEC §12). Refuses what cannot work
+ * Compiles a pipeline and its run config into a plan for another scheduler (docs/deploy/airflow.md, argo.md). Refuses what cannot work
  * when every step runs in a process of its own: an instance with in-memory runs or intermediates, and secrets in
  * the run config (they would be written into the plan beside the DAG, and shown by the scheduler).
  */

@@ -4,7 +4,7 @@ function shortHash(text: string, length = 8): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
-/** Airflow's task id rule (airflow/utils/helpers.py validate_key, ASCII as SPEC §12 asks): `^[A-Za-z0-9_.-]+$`. */
+/** Airflow's task id rule (airflow/utils/helpers.py validate_key, ASCII as docs/deploy/airflow.md says): `^[A-Za-z0-9_.-]+$`. */
 const AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
 
 /**

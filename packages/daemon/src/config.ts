@@ -1,7 +1,7 @@
 import { defineSection, type InstanceConfig, nullAsEmpty } from '@stepwise/core';
 import { z } from 'zod';
 
-/** The sections of stepwise.yaml this package owns (SPEC §6, §10): how dequeued runs launch, how runs are watched. */
+/** The sections of stepwise.yaml this package owns (docs/daemon.md): how dequeued runs launch, how runs are watched. */
 
 const positiveInt = z.number().int().positive('must be greater than 0');
 const nonEmpty = z.string().min(1, 'must not be empty');

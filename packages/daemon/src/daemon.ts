@@ -11,7 +11,7 @@ import { DaemonLoop } from './loop.js';
 import { monitorPass } from './monitor.js';
 import { dequeuePass } from './run-queue.js';
 
-/** A loop another package adds to the daemon (the scheduler of SPEC §7). */
+/** A loop another package adds to the daemon (the scheduler of docs/scheduler.md). */
 export interface DaemonLoopDefinition {
   name: string;
   intervalMs: number;
@@ -50,7 +50,7 @@ export interface Daemon {
 }
 
 /**
- * Starts the daemon of SPEC §10 on an instance: the run queue, run monitoring and any extra loops, each on its own
+ * Starts the daemon of docs/daemon.md on an instance: the run queue, run monitoring and any extra loops, each on its own
  * interval, and a heartbeat in storage (`stepwise daemon status`). Any number may share one storage.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {

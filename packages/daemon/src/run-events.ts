@@ -1,6 +1,6 @@
 import { type EventDataMap, type Instance, makeEvent } from '@stepwise/core';
 
-/** ENGINE_EVENT kinds the daemon records in a run's log (SPEC §10), so `runs show` and the UI tell the story. */
+/** ENGINE_EVENT kinds the daemon records in a run's log (docs/daemon.md), so `runs show` and the UI tell the story. */
 export type DaemonEventKind =
   | 'dequeued'
   | 'launched'

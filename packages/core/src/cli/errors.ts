@@ -1,6 +1,6 @@
 import { ConfigError, StepwiseError } from '../errors/index.js';
 
-/** Exit codes of `stepwise` (SPEC §9). */
+/** Exit codes of `stepwise` (README.md, CLI). */
 export const EXIT = { success: 0, runFailed: 1, usage: 2 } as const;
 
 function codeOf(error: unknown): string | undefined {

@@ -51,7 +51,7 @@ function compiledPlanOf(opts: ExecuteStepCommandOptions): CompiledPlan | undefin
 
 /**
  * `stepwise execute-step`: runs one step of a stored run here, reading inputs and writing events through the
- * instance. With `--create-run --plan FILE` (a task of a compiled pipeline, SPEC §12) the run is got or created
+ * instance. With `--create-run --plan FILE` (a task of a compiled pipeline, docs/deploy/airflow.md, argo.md) the run is got or created
  * from the plan first, one attempt is made, and the exit code is 0, 99 (skipped; `--skip-exit-code`) or 1.
  */
 export function executeStepCommand(opts: ExecuteStepCommandOptions): Promise<number> {

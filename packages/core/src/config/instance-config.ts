@@ -55,7 +55,7 @@ export interface RunCoordinatorConfig {
   queued?: QueuedRunCoordinatorConfig;
 }
 
-/** A resolved `stepwise.yaml` (SPEC §6): every key present, every dir absolute. */
+/** A resolved `stepwise.yaml` (docs/plugins.md): every key present, every dir absolute. */
 export interface InstanceConfig {
   /** Plugin modules loaded before the rest is read, paths made absolute; present when given. */
   plugins?: string[];

@@ -165,7 +165,7 @@ function normalizeOutput(name: string, decl: OutputDecl): OutputDefinition {
   return { name, schema: decl, optional: false, dynamic: false };
 }
 
-/** Declares an op. See SPEC §2. */
+/** Declares an op. See README.md. */
 export function op<
   C extends Schema | undefined = undefined,
   I extends Record<string, Schema> = Record<never, Schema>,

@@ -17,7 +17,7 @@ export interface CompiledStepResult extends StoredStepResult {
 }
 
 /**
- * One task of a pipeline compiled for another scheduler (SPEC §12): gets or creates the run from the compiled
+ * One task of a pipeline compiled for another scheduler (docs/deploy/airflow.md, argo.md): gets or creates the run from the compiled
  * plan, makes one attempt of the step (the scheduler runs the retries: its task retries are the op's policy), answers
  * SKIPPED for a step the run skips, and ends the run when this was its last step.
  */

@@ -12,7 +12,7 @@ import { executePlan } from './run-lifecycle.js';
 import type { RunResult } from './run-result.js';
 
 export interface ExecuteOptions {
-  /** Run config object (SPEC §3). Validated before anything runs. */
+  /** Run config object (README.md). Validated before anything runs. */
   runConfig?: unknown;
   /** Where the run is recorded. Default: an ephemeral in-memory instance. */
   instance?: Instance;

@@ -48,7 +48,7 @@ export interface StoredStepResult {
 }
 
 /**
- * Executes one step of a stored run in this process (SPEC §9 `execute-step`, the unit external schedulers call):
+ * Executes one step of a stored run in this process (`stepwise execute-step`, the unit external schedulers call):
  * the step's inputs are read through the instance's IO manager from the outputs its upstream steps stored, its
  * events are appended to the run's log, and retries of its op's policy run here. The run record's status is left
  * alone; `runs show` reads the step's newest attempt from the log.

@@ -23,7 +23,7 @@ export interface InstanceParts {
 }
 
 /**
- * The instance: where runs, events, intermediates and compute logs live (SPEC §6).
+ * The instance: where runs, events, intermediates and compute logs live (docs/plugins.md).
  * The CLI and library users get one from `Instance.local()` / `Instance.fromConfig()`.
  */
 export class Instance {

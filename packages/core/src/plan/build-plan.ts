@@ -109,7 +109,7 @@ function selectionProblems(
 }
 
 /**
- * Compiles a pipeline and its run config into a plain, serializable ExecutionPlan (SPEC §4). The run config is
+ * Compiles a pipeline and its run config into a plain, serializable ExecutionPlan (README.md). The run config is
  * validated first (every problem listed in one ConfigError); with a selection, only the selected steps must be
  * fully configured. Throws SelectionError when a selected step needs an output nobody provides.
  *

@@ -14,7 +14,7 @@ export const MAPPING_KEY_ENV = 'STEPWISE_MAPPING_KEY';
 export const COMPILED_PLAN_KIND = 'stepwise/compiled-plan';
 
 /**
- * A pipeline and its run config compiled for another scheduler (SPEC §12): written beside an Airflow DAG or inside
+ * A pipeline and its run config compiled for another scheduler (docs/deploy/airflow.md, argo.md): written beside an Airflow DAG or inside
  * an Argo Workflow, read by `stepwise execute-step --create-run --plan FILE`. Plain JSON, secrets never in it.
  */
 export interface CompiledPlan {

@@ -1,4 +1,4 @@
-/** Tags the run queue reads (SPEC §10). */
+/** Tags the run queue reads (docs/daemon.md). */
 
 /** The run's priority in the run queue: an integer, higher first (default 0). `stepwise submit --priority N`. */
 export const PRIORITY_TAG = 'stepwise/priority';

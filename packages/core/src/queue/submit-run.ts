@@ -15,7 +15,7 @@ export interface SubmitRunOptions {
   file: string;
   /** The pipeline's name, when the file has several. */
   pipeline?: string;
-  /** Run config object (SPEC §3), validated now. */
+  /** Run config object (README.md), validated now. */
   runConfig?: unknown;
   tags?: Record<string, string>;
   /** The run queue's priority, higher first: recorded as the tag `stepwise/priority`. Default 0. */
@@ -25,7 +25,7 @@ export interface SubmitRunOptions {
 }
 
 /**
- * Stores a run QUEUED for the daemon (SPEC §10) and returns its id at once. The file is loaded and the run config
+ * Stores a run QUEUED for the daemon (docs/daemon.md) and returns its id at once. The file is loaded and the run config
  * validated first: a bad file or config throws (LoadError, ConfigError by path) and nothing is stored.
  */
 export async function submitRun(instance: Instance, options: SubmitRunOptions): Promise<string> {

@@ -4,7 +4,7 @@ import type { StepResult } from '../execution/step-results.js';
 import type { RunRecord } from '../storage/run-storage.js';
 import { isOrphaned, type StoredRunSteps } from './read-run.js';
 
-/** A run as `--json` shows it (SPEC §9): `runs list`, and the head of `runs show`. Timestamps are epoch ms. */
+/** A run as `--json` shows it (README.md, CLI): `runs list`, and the head of `runs show`. Timestamps are epoch ms. */
 export interface RunJson {
   runId: string;
   pipeline: string;

@@ -171,7 +171,7 @@ export interface RunStorage {
   putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void>;
   listDaemonHeartbeats(): Promise<DaemonHeartbeat[]>;
   deleteDaemonHeartbeat(daemonId: string): Promise<void>;
-  /** The scheduler's schedules and ticks (SPEC §7); a storage without it cannot run schedules. */
+  /** The scheduler's schedules and ticks (docs/scheduler.md); a storage without it cannot run schedules. */
   readonly schedules?: ScheduleStore;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ export const act =
     process.exitCode = await fn(...args);
   };
 
-/** Adds `stepwise submit`, `stepwise daemon`, `stepwise daemon status` and `stepwise schedule` (SPEC §9, §10). */
+/** Adds `stepwise submit`, `stepwise daemon`, `stepwise daemon status` and `stepwise schedule` (docs/daemon.md). */
 export function registerCommands(program: Command): void {
   program
     .command('submit')

@@ -10,7 +10,7 @@ export interface LauncherContext {
 }
 
 /**
- * Starts the coordinator of a dequeued run somewhere (SPEC §10 `runLauncher`). `launch` and `resume` return once
+ * Starts the coordinator of a dequeued run somewhere (docs/daemon.md `runLauncher`). `launch` and `resume` return once
  * the coordinator is on its way, not when the run ends; a coordinator moves the run STARTING → STARTED itself.
  */
 /** What a launcher reports about a coordinator it started (recorded on the `launched` event): a pid, a job id. */
