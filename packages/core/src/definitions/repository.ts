@@ -4,7 +4,7 @@ import type { ScheduleDefinition } from './schedule.js';
 
 export interface RepositoryOptions {
   pipelines: PipelineDefinition[];
-  /** Schedules (SPEC §7), each of a pipeline in `pipelines`. */
+  /** Schedules (docs/scheduler.md), each of a pipeline in `pipelines`. */
   schedules?: ScheduleDefinition[];
 }
 

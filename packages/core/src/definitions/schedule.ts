@@ -100,7 +100,7 @@ const OVERLAP_POLICIES = ['skip', 'buffer-one', 'allow', 'cancel-other'] as cons
 const GAP_POLICIES = ['shift', 'skip'] as const;
 const FOLD_POLICIES = ['first', 'last', 'both'] as const;
 
-/** Declares a schedule (SPEC §7). Every option is checked here, so a bad cron or zone fails at load time. */
+/** Declares a schedule (docs/scheduler.md). Every option is checked here, so a bad cron or zone fails at load time. */
 export function schedule(options: ScheduleOptions): ScheduleDefinition {
   const { name } = options;
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {

@@ -17,7 +17,7 @@ const DAY_MS = 86_400_000;
  * The instants (epoch ms, ascending, no duplicates) at which the schedule is due with `after < t <= until`.
  * Pure: wall times come from croner in UTC, the zone's offsets from Intl, so the host's `TZ` plays no part.
  *
- * DST, per SPEC §7. A fixed wall time in a gap: `shift` runs it at the gap's end (croner agrees), `skip` drops
+ * DST, per docs/scheduler.md. A fixed wall time in a gap: `shift` runs it at the gap's end (croner agrees), `skip` drops
  * it (croner cannot). In a fold: `first` (croner's only answer), `last` or `both`. Interval patterns run on both
  * occurrences of a fold and skip the gap (croner agrees), so an hourly schedule has 23 and 25 runs on those days.
  */

@@ -1,4 +1,4 @@
-/** The scheduler's storage (SPEC §7): each schedule's state row and its tick history, claimed by a unique key. */
+/** The scheduler's storage (docs/scheduler.md): each schedule's state row and its tick history, claimed by a unique key. */
 
 export type ScheduleStatus = 'running' | 'stopped';
 export type TickStatus = 'STARTED' | 'SUCCESS' | 'SKIPPED' | 'MISSED' | 'FAILURE';

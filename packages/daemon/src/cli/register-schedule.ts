@@ -12,10 +12,12 @@ import {
 type Act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
 const FILE = ['-f, --file <file>', 'definitions file exporting the schedules'] as const;
 
-/** Adds `stepwise schedule list | preview | start | stop | ticks | tick` (SPEC §9) and the daemon's scheduler loop. */
+/** Adds `stepwise schedule list | preview | start | stop | ticks | tick` (docs/scheduler.md) and the daemon's scheduler loop. */
 export function registerScheduleCommands(program: Command, act: Act): void {
   registerDaemonLoop(schedulerLoop);
-  const schedule = program.command('schedule').description('schedules of a definitions file and their ticks (SPEC §7)');
+  const schedule = program
+    .command('schedule')
+    .description('schedules of a definitions file and their ticks (see docs/scheduler.md)');
   schedule
     .command('list')
     .description('name, pipeline, cron, timezone, status, next tick, last tick')

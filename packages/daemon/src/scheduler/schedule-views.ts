@@ -1,7 +1,7 @@
 import { localIso, nextInstant, type ScheduleDefinition, type ScheduleStore } from '@stepwise/core';
 import { effectiveState } from './schedule-state.js';
 
-/** One line of `stepwise schedule list` (SPEC §9's JSON names). */
+/** One line of `stepwise schedule list` (the JSON names of README.md's CLI section). */
 export interface ScheduleListEntry {
   name: string;
   pipeline: string;

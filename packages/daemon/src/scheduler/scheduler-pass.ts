@@ -46,7 +46,7 @@ export interface PassResult {
 }
 
 /**
- * One scheduler pass (SPEC §7): for each running schedule, the instants between its cursor and `now`, each
+ * One scheduler pass (docs/scheduler.md): for each running schedule, the instants between its cursor and `now`, each
  * claimed under its unique key, so daemons and `schedule tick` processes racing on one storage evaluate it once.
  */
 export async function runSchedulerPass(options: SchedulerPassOptions): Promise<PassResult[]> {

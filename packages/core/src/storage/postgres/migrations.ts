@@ -72,7 +72,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     sql: (s) => `CREATE INDEX runs_updated_at ON ${s}.runs (updated_at);`,
   },
   {
-    // The daemon (SPEC §10): who claimed a run's last decision, resume attempts, submission order (created_at
+    // The daemon (docs/daemon.md): who claimed a run's last decision, resume attempts, submission order (created_at
     // ties within a millisecond), and the daemons' heartbeats.
     version: 4,
     sql: (s) => `
@@ -104,7 +104,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
-    // The scheduler (SPEC §7): each schedule's row (status, cursor, definition hash) and its ticks, whose
+    // The scheduler (docs/scheduler.md): each schedule's row (status, cursor, definition hash) and its ticks, whose
     // primary key is the claim: racing schedulers insert it once.
     version: 6,
     sql: (s) => `

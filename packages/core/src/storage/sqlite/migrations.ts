@@ -69,7 +69,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     sql: 'CREATE INDEX runs_updated_at ON runs (updated_at);',
   },
   {
-    // The daemon (SPEC §10): who claimed a run's last decision, resume attempts, and the daemons' heartbeats.
+    // The daemon (docs/daemon.md): who claimed a run's last decision, resume attempts, and the daemons' heartbeats.
     version: 4,
     sql: `
       ALTER TABLE runs ADD COLUMN claim_owner TEXT;
@@ -101,7 +101,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     `,
   },
   {
-    // The scheduler (SPEC §7): each schedule's row (status, cursor, definition hash) and its ticks, whose
+    // The scheduler (docs/scheduler.md): each schedule's row (status, cursor, definition hash) and its ticks, whose
     // primary key is the claim: racing schedulers insert it once.
     version: 6,
     sql: `
