@@ -3,7 +3,7 @@ import { submitRun } from '@stepwise/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Instance, makeHome, maxOverlap, PIPELINES, startDaemonProcess, stop, waitEnded } from './support.js';
 
-// One `stepwise daemon` process (in-process launcher) on SQLite, and the limits of SPEC §10 read from stored times.
+// One `stepwise daemon` process (in-process launcher) on SQLite, and the limits of docs/daemon.md read from stored times.
 describe('run queue: limits and order, with a real daemon process', () => {
   const home = makeHome(`
 runCoordinator:
@@ -27,8 +27,14 @@ runLauncher: { inProcess: {} }
       ...(priority === undefined ? {} : { priority }),
     });
 
+  // Queued before any daemon runs, so the daemon's first pass sees them all. The daemon serves every test of the
+  // file, so it starts here (a child process started inside a test would be that test's leak).
+  const priorities = [0, 5, 1, 5, -1, 3];
+  const priorityIds: string[] = [];
   beforeAll(async () => {
     instance = await Instance.local(home);
+    for (const p of priorities) priorityIds.push(await submitNap(400, { group: 'priority' }, p));
+    daemon = await startDaemonProcess(home, instance);
   });
   afterAll(async () => {
     if (daemon) await stop(daemon);
@@ -37,12 +43,7 @@ runLauncher: { inProcess: {} }
   });
 
   it('dequeues by priority, higher first, then FIFO', async () => {
-    // Queued before any daemon runs, so the first pass sees them all.
-    const priorities = [0, 5, 1, 5, -1, 3];
-    const ids: string[] = [];
-    for (const p of priorities) ids.push(await submitNap(400, { group: 'priority' }, p));
-    daemon = await startDaemonProcess(home, instance);
-    const runs = await waitEnded(instance, ids, 30_000);
+    const runs = await waitEnded(instance, priorityIds, 30_000);
     expect(runs.map((r) => r.status)).toEqual(priorities.map(() => 'SUCCESS'));
     const dequeuedAt = (i: number) => runs[i]?.claim?.at as number;
     // 3 slots: the runs of priority 5, 5, 3 go first; then 1, 0, -1.
