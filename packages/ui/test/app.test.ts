@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { createUiApp } from '../src/index.js';
+
+describe('ui app', () => {
+  it('answers /healthz and serves the built front end at the root and under a base path', async () => {
+    const app = createUiApp();
+    expect(await (await app.fetch(new Request('http://x/healthz'))).json()).toEqual({ ok: true });
+    const page = await app.fetch(new Request('http://x/runs/abc'));
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('<div id="app">');
+    const mounted = createUiApp({ basePath: '/stepwise' });
+    expect((await mounted.fetch(new Request('http://x/stepwise/healthz'))).status).toBe(200);
+  });
+});
