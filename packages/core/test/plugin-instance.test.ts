@@ -15,6 +15,7 @@ let n = 0;
 
 runStorageContract('test plugin (JSON file)', {
   open: () => new JsonFileRunStorage(join(root, `contract-${++n}.json`)),
+  schedules: false,
 });
 
 describe('a storage backend from a plugin', () => {

@@ -12,6 +12,7 @@ import {
 } from '@stepwise/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseContract } from './lease-contract.js';
+import { scheduleContract } from './schedule-contract.js';
 import { appendFromChild, type StorageInChild } from './storage-child-writer.js';
 import { testLogEvent, testRunRecord, uniqueId } from './test-records.js';
 
@@ -29,6 +30,8 @@ export interface StorageBackend {
   fresh?(): { inChild: StorageInChild; open(): RunStorage; drop(): Promise<void> };
   /** Removes the suite's database after its tests. */
   teardown?(): Promise<void>;
+  /** False for a backend that keeps no schedules (`RunStorage.schedules` absent): the scheduler's tests do not apply. */
+  schedules?: boolean;
 }
 
 const makeRun = testRunRecord;
@@ -276,6 +279,13 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
       uid,
       ...(openAnother ? { openAnother: async () => track(openAnother()) } : {}),
     });
+    if (backend.schedules !== false) {
+      scheduleContract({
+        storage: () => storage,
+        uid,
+        ...(openAnother ? { openAnother: async () => track(openAnother()) } : {}),
+      });
+    }
     if (openAnother) {
       it('init() from a second storage object on the same database sees the same runs', async () => {
         const other = await openAnother();

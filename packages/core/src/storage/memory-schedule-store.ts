@@ -1,3 +1,4 @@
+import { claimedTick, finishedTick } from './schedule-rows.js';
 import type {
   ScheduleState,
   ScheduleStore,
@@ -6,6 +7,8 @@ import type {
   TickOutcome,
   TickRecord,
 } from './schedule-store.js';
+
+const key = (schedule: string, scheduledAt: string) => `${schedule}\u0000${scheduledAt}`;
 
 /** The scheduler's tables in memory (one process; for tests and the memory storage). */
 export class MemoryScheduleStore implements ScheduleStore {
@@ -18,23 +21,14 @@ export class MemoryScheduleStore implements ScheduleStore {
   }
 
   async putSchedule(state: ScheduleState): Promise<void> {
-    this.schedules.set(state.name, { ...state });
+    const { buffered, ...rest } = state;
+    this.schedules.set(state.name, { ...rest, ...(buffered !== undefined && { buffered }) });
   }
 
   async claimTick(r: TickClaimRequest): Promise<TickClaimAnswer> {
-    const key = `${r.schedule}\u0000${r.scheduledAt}`;
-    const tick = this.ticks.get(key);
+    const tick = this.ticks.get(key(r.schedule, r.scheduledAt));
     if (!tick) {
-      const at = { createdAt: r.now, updatedAt: r.now, leaseExpiresAt: r.now + r.leaseMs };
-      this.ticks.set(key, {
-        schedule: r.schedule,
-        scheduledAt: r.scheduledAt,
-        status: 'STARTED',
-        runIds: [],
-        claimedBy: r.owner,
-        attempt: 1,
-        ...at,
-      });
+      this.ticks.set(key(r.schedule, r.scheduledAt), claimedTick(r));
       return { claimed: true, attempt: 1 };
     }
     if (tick.status !== 'STARTED' || tick.leaseExpiresAt >= r.now) return { claimed: false };
@@ -54,9 +48,9 @@ export class MemoryScheduleStore implements ScheduleStore {
     o: TickOutcome,
     now: number,
   ): Promise<boolean> {
-    const tick = this.ticks.get(`${schedule}\u0000${scheduledAt}`);
+    const tick = this.ticks.get(key(schedule, scheduledAt));
     if (tick?.status !== 'STARTED' || tick.claimedBy !== owner) return false;
-    Object.assign(tick, { status: o.status, runIds: o.runIds ?? [], reason: o.reason, error: o.error, updatedAt: now });
+    this.ticks.set(key(schedule, scheduledAt), finishedTick(tick, o, now));
     return true;
   }
 
@@ -66,5 +60,16 @@ export class MemoryScheduleStore implements ScheduleStore {
       .sort((a, b) => b.scheduledAt.localeCompare(a.scheduledAt))
       .slice(0, limit)
       .map((t) => ({ ...t, runIds: [...t.runIds] }));
+  }
+
+  async purgeTicks(schedule: string, before: string): Promise<number> {
+    let n = 0;
+    for (const [k, t] of this.ticks) {
+      if (t.schedule === schedule && t.status !== 'STARTED' && t.scheduledAt < before) {
+        this.ticks.delete(k);
+        n++;
+      }
+    }
+    return n;
   }
 }

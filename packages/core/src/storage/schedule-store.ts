@@ -11,6 +11,8 @@ export interface ScheduleState {
   cursor: number | null;
   /** The definition's hash of cron and timezone when the cursor was set: a change resets the cursor. */
   definitionHash: string;
+  /** Overlap `buffer-one`: the instant (epoch ms) held until the schedule's run in progress ends; absent when none. */
+  buffered?: number;
   updatedAt: number;
 }
 
@@ -59,4 +61,9 @@ export interface ScheduleStore {
   finishTick(schedule: string, scheduledAt: string, owner: string, outcome: TickOutcome, now: number): Promise<boolean>;
   /** Newest first. */
   listTicks(schedule: string, limit: number): Promise<TickRecord[]>;
+  /**
+   * Deletes the schedule's finished ticks scheduled before `before` (ISO UTC); returns how many. Claims in progress
+   * stay. Never causes a re-launch: the cursor on the schedule's row, not tick history, says what was evaluated.
+   */
+  purgeTicks(schedule: string, before: string): Promise<number>;
 }

@@ -131,6 +131,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    // Overlap 'buffer-one' (docs/scheduler.md): the one instant held on the schedule's row until its running run ends.
+    version: 7,
+    sql: (s) => `ALTER TABLE ${s}.schedules ADD COLUMN buffered_at bigint;`,
+  },
 ];
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */

@@ -1,5 +1,17 @@
 import type pg from 'pg';
-import { type ScheduleRow, scheduleFromRow, TICK_COLUMNS, type TickRow, tickFromRow } from '../schedule-rows.js';
+import {
+  claimedTick,
+  OUTCOME_COLUMNS,
+  outcomeValues,
+  SCHEDULE_COLUMNS,
+  type ScheduleRow,
+  scheduleFromRow,
+  scheduleRowValues,
+  TICK_COLUMNS,
+  type TickRow,
+  tickFromRow,
+  tickRowValues,
+} from '../schedule-rows.js';
 import type {
   ScheduleState,
   ScheduleStore,
@@ -28,10 +40,11 @@ export class PostgresScheduleStore implements ScheduleStore {
   async putSchedule(st: ScheduleState): Promise<void> {
     await this.withClient('writing a schedule', (c) =>
       c.query(
-        `INSERT INTO ${this.s}.schedules (name, status, cursor, definition_hash, updated_at) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO ${this.s}.schedules (${SCHEDULE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (name) DO UPDATE SET status = excluded.status, cursor = excluded.cursor,
-           definition_hash = excluded.definition_hash, updated_at = excluded.updated_at`,
-        [st.name, st.status, st.cursor, st.definitionHash, st.updatedAt],
+           definition_hash = excluded.definition_hash, buffered_at = excluded.buffered_at,
+           updated_at = excluded.updated_at`,
+        scheduleRowValues(st),
       ),
     );
   }
@@ -41,8 +54,8 @@ export class PostgresScheduleStore implements ScheduleStore {
       // The unique key decides: of racing claimers one inserts, the rest change nothing.
       const inserted = await c.query(
         `INSERT INTO ${this.s}.schedule_ticks (${TICK_COLUMNS})
-         VALUES ($1, $2, 'STARTED', '[]', NULL, NULL, $3, $4, 1, $5, $5) ON CONFLICT (schedule, scheduled_at) DO NOTHING`,
-        [r.schedule, r.scheduledAt, r.owner, r.now + r.leaseMs, r.now],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (schedule, scheduled_at) DO NOTHING`,
+        tickRowValues(claimedTick(r)),
       );
       if (inserted.rowCount === 1) return { claimed: true, attempt: 1 };
       const taken = await c.query<{ attempt: number }>(
@@ -64,18 +77,9 @@ export class PostgresScheduleStore implements ScheduleStore {
   ): Promise<boolean> {
     const result = await this.withClient('finishing a tick', (c) =>
       c.query(
-        `UPDATE ${this.s}.schedule_ticks SET status = $1, run_ids = $2, reason = $3, error = $4, updated_at = $5
+        `UPDATE ${this.s}.schedule_ticks SET ${OUTCOME_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')}
          WHERE schedule = $6 AND scheduled_at = $7 AND claimed_by = $8 AND status = 'STARTED'`,
-        [
-          o.status,
-          JSON.stringify(o.runIds ?? []),
-          o.reason ?? null,
-          o.error ?? null,
-          now,
-          schedule,
-          scheduledAt,
-          owner,
-        ],
+        [...outcomeValues(o, now), schedule, scheduledAt, owner],
       ),
     );
     return result.rowCount === 1;
@@ -89,5 +93,15 @@ export class PostgresScheduleStore implements ScheduleStore {
       ),
     );
     return rows.map(tickFromRow);
+  }
+
+  async purgeTicks(schedule: string, before: string): Promise<number> {
+    const result = await this.withClient('purging ticks', (c) =>
+      c.query(
+        `DELETE FROM ${this.s}.schedule_ticks WHERE schedule = $1 AND scheduled_at < $2 AND status <> 'STARTED'`,
+        [schedule, before],
+      ),
+    );
+    return result.rowCount ?? 0;
   }
 }

@@ -128,6 +128,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       );
     `,
   },
+  {
+    // Overlap 'buffer-one' (docs/scheduler.md): the one instant held on the schedule's row until its running run ends.
+    version: 7,
+    sql: 'ALTER TABLE schedules ADD COLUMN buffered_at INTEGER;',
+  },
 ];
 
 /**

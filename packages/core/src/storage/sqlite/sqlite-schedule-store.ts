@@ -1,5 +1,17 @@
 import type Database from 'better-sqlite3';
-import { type ScheduleRow, scheduleFromRow, TICK_COLUMNS, type TickRow, tickFromRow } from '../schedule-rows.js';
+import {
+  claimedTick,
+  OUTCOME_COLUMNS,
+  outcomeValues,
+  SCHEDULE_COLUMNS,
+  type ScheduleRow,
+  scheduleFromRow,
+  scheduleRowValues,
+  TICK_COLUMNS,
+  type TickRow,
+  tickFromRow,
+  tickRowValues,
+} from '../schedule-rows.js';
 import type {
   ScheduleState,
   ScheduleStore,
@@ -20,10 +32,8 @@ export class SqliteScheduleStore implements ScheduleStore {
 
   async putSchedule(s: ScheduleState): Promise<void> {
     this.db()
-      .prepare(
-        'INSERT OR REPLACE INTO schedules (name, status, cursor, definition_hash, updated_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(s.name, s.status, s.cursor, s.definitionHash, s.updatedAt);
+      .prepare(`INSERT OR REPLACE INTO schedules (${SCHEDULE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(...scheduleRowValues(s));
   }
 
   async claimTick(r: TickClaimRequest): Promise<TickClaimAnswer> {
@@ -31,10 +41,10 @@ export class SqliteScheduleStore implements ScheduleStore {
     // The unique key decides: of racing claimers one inserts, the rest change nothing.
     const inserted = db
       .prepare(
-        `INSERT INTO schedule_ticks (${TICK_COLUMNS}) VALUES (?, ?, 'STARTED', '[]', NULL, NULL, ?, ?, 1, ?, ?)
+        `INSERT INTO schedule_ticks (${TICK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (schedule, scheduled_at) DO NOTHING`,
       )
-      .run(r.schedule, r.scheduledAt, r.owner, r.now + r.leaseMs, r.now, r.now);
+      .run(...tickRowValues(claimedTick(r)));
     if (inserted.changes === 1) return { claimed: true, attempt: 1 };
     const taken = db
       .prepare(
@@ -54,19 +64,10 @@ export class SqliteScheduleStore implements ScheduleStore {
   ): Promise<boolean> {
     const result = this.db()
       .prepare(
-        `UPDATE schedule_ticks SET status = ?, run_ids = ?, reason = ?, error = ?, updated_at = ?
+        `UPDATE schedule_ticks SET ${OUTCOME_COLUMNS.map((c) => `${c} = ?`).join(', ')}
          WHERE schedule = ? AND scheduled_at = ? AND claimed_by = ? AND status = 'STARTED'`,
       )
-      .run(
-        o.status,
-        JSON.stringify(o.runIds ?? []),
-        o.reason ?? null,
-        o.error ?? null,
-        now,
-        schedule,
-        scheduledAt,
-        owner,
-      );
+      .run(...outcomeValues(o, now), schedule, scheduledAt, owner);
     return result.changes === 1;
   }
 
@@ -75,5 +76,11 @@ export class SqliteScheduleStore implements ScheduleStore {
       .prepare(`SELECT ${TICK_COLUMNS} FROM schedule_ticks WHERE schedule = ? ORDER BY scheduled_at DESC LIMIT ?`)
       .all(schedule, limit) as TickRow[];
     return rows.map(tickFromRow);
+  }
+
+  async purgeTicks(schedule: string, before: string): Promise<number> {
+    return this.db()
+      .prepare("DELETE FROM schedule_ticks WHERE schedule = ? AND scheduled_at < ? AND status <> 'STARTED'")
+      .run(schedule, before).changes;
   }
 }
