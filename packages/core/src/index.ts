@@ -204,6 +204,7 @@ export * from './schedules/index.js';
 export { EventWriter, type EventWriterOptions } from './storage/event-writer.js';
 export { MemoryScheduleStore } from './storage/memory-schedule-store.js';
 export { MemoryRunStorage } from './storage/memory-storage.js';
+export { queueWatchApplicationName } from './storage/postgres/postgres-queue-watch.js';
 export { PostgresRunStorage, type PostgresRunStorageOptions } from './storage/postgres/postgres-run-storage.js';
 export * from './storage/run-lease.js';
 export type * from './storage/run-storage.js';

@@ -89,6 +89,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     loops.push(runQueue);
   }
+  // Submissions and run ends anywhere on the storage wake the run queue (PostgreSQL NOTIFY, SQLite's counter).
+  const queueWatch = runQueue && instance.storage.watchRunQueue?.(() => runQueue?.wake());
   if (options.monitor !== false) {
     const monitorContext = { ...context, monitoring, daemonHeartbeat: heartbeat, onSlotFreed: () => runQueue?.wake() };
     loops.push(
@@ -142,6 +144,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     wakeRunQueue: () => runQueue?.wake(),
     stop() {
       stopped ??= (async () => {
+        await queueWatch?.close();
         await Promise.all(loops.map((l) => l.stop()));
         await heartbeatLoop.stop();
         await launcher.close();

@@ -19,9 +19,11 @@ import {
   type RunExpectation,
   type RunFilter,
   type RunPatch,
+  type RunQueueWatch,
   type RunRecord,
   type RunStatus,
   type RunStorage,
+  TERMINAL_RUN_STATUSES,
 } from './run-storage.js';
 
 /**
@@ -41,6 +43,7 @@ export class MemoryRunStorage implements RunStorage {
   private readonly order = new Map<string, number>();
   private readonly daemons = new Map<string, DaemonHeartbeat>();
   private readonly leases = new Map<string, RunLease>();
+  private readonly queueWatchers = new Set<() => void>();
 
   async init(): Promise<void> {}
 
@@ -50,6 +53,7 @@ export class MemoryRunStorage implements RunStorage {
     this.runs.set(run.runId, copyRun(run));
     this.events.set(run.runId, []);
     this.order.set(run.runId, this.order.size + 1);
+    if (run.status === 'QUEUED') this.queueChanged();
   }
 
   async createRunIfAbsent(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
@@ -63,7 +67,21 @@ export class MemoryRunStorage implements RunStorage {
     const run = this.runs.get(runId);
     if (!run) throw new NotFoundError(`run '${runId}' not found`);
     this.checkFence(runId, fence);
+    const before = run.status;
     Object.assign(run, structuredClone(patch), { updatedAt: Date.now() });
+    if (run.status !== before && (run.status === 'QUEUED' || TERMINAL_RUN_STATUSES.includes(run.status))) {
+      this.queueChanged();
+    }
+  }
+
+  watchRunQueue(onChange: () => void): RunQueueWatch {
+    this.queueWatchers.add(onChange);
+    return { close: async () => void this.queueWatchers.delete(onChange) };
+  }
+
+  /** After the caller's write has returned, as a SQL backend notifies at commit. */
+  private queueChanged(): void {
+    for (const watcher of this.queueWatchers) setImmediate(watcher);
   }
 
   async transitionRun(runId: string, expected: RunExpectation, patch: RunPatch): Promise<boolean> {

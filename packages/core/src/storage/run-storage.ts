@@ -78,6 +78,12 @@ export interface QueueRunView {
 /** Picks, from the QUEUED runs (in submission order) and the runs in progress, the ids to dequeue now. */
 export type DequeueChooser = (queued: readonly QueueRunView[], inProgress: readonly QueueRunView[]) => string[];
 
+/** A subscription of {@link RunStorage.watchRunQueue}. */
+export interface RunQueueWatch {
+  /** Stops the calls and releases the connection or timer. */
+  close(): Promise<void>;
+}
+
 /** One loop of a daemon as its heartbeat reports it. */
 export interface DaemonLoopStatus {
   intervalMs: number;
@@ -167,6 +173,13 @@ export interface RunStorage {
    * stop the queue; the caller reads each and fails the one that does not read.)
    */
   dequeueRuns(choose: DequeueChooser, claim: RunClaim): Promise<string[]>;
+  /**
+   * Calls `onChange` soon after any process on this storage submits a run (stores it QUEUED) or ends one (a slot
+   * frees), so that a daemon's run queue dequeues at once rather than at its next interval. Calls may be coalesced
+   * or spurious; after a lost connection it calls once (a change may have been missed). Optional: a storage without
+   * it is polled every `dequeueIntervalMs`.
+   */
+  watchRunQueue?(onChange: () => void): RunQueueWatch;
   /** Records a daemon's heartbeat (insert or replace). */
   putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void>;
   listDaemonHeartbeats(): Promise<DaemonHeartbeat[]>;

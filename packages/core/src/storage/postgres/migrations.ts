@@ -136,7 +136,29 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     version: 7,
     sql: (s) => `ALTER TABLE ${s}.schedules ADD COLUMN buffered_at bigint;`,
   },
+  {
+    // The run queue's wake-up (postgres-queue-watch.ts): a NOTIFY when a run is submitted or reaches an end status,
+    // by any writer (a hand edit too), delivered at commit. And the runs whose status a hand edit made unknown, which
+    // the daemon's monitor fails: a partial index, empty unless someone broke a row.
+    version: 8,
+    sql: (s) => `
+      CREATE FUNCTION ${s}.notify_run_queue() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${RUN_QUEUE_CHANNEL}', TG_TABLE_SCHEMA);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER runs_queue_insert AFTER INSERT ON ${s}.runs FOR EACH ROW
+        WHEN (NEW.status = 'QUEUED') EXECUTE FUNCTION ${s}.notify_run_queue();
+      CREATE TRIGGER runs_queue_update AFTER UPDATE OF status ON ${s}.runs FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('QUEUED', 'SUCCESS', 'FAILURE', 'CANCELED'))
+        EXECUTE FUNCTION ${s}.notify_run_queue();
+      CREATE INDEX runs_unknown_status ON ${s}.runs (run_id) WHERE status NOT IN ('QUEUED', 'STARTING', 'STARTED', 'CANCELING', 'SUCCESS', 'FAILURE', 'CANCELED');
+    `,
+  },
 ];
+
+/** The channel of the run queue's NOTIFY; the payload is the schema, so daemons of other schemas ignore it. */
+export const RUN_QUEUE_CHANNEL = 'stepwise_run_queue';
 
 /** First key of every advisory lock Stepwise takes ('SW' + 1), so they do not collide with other apps' locks. */
 export const LOCK_NAMESPACE_MIGRATE = 0x53570001;

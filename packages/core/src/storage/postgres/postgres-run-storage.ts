@@ -20,14 +20,17 @@ import type {
   RunExpectation,
   RunFilter,
   RunPatch,
+  RunQueueWatch,
   RunRecord,
   RunStatus,
   RunStorage,
 } from '../run-storage.js';
 import { LOCK_NAMESPACE_RUN, migratePostgres } from './migrations.js';
 import { checkFences, readLease, renewLease, takeLease } from './postgres-leases.js';
+import { watchPostgresQueue } from './postgres-queue-watch.js';
 import * as queue from './postgres-run-queue.js';
 import { PostgresScheduleStore } from './postgres-schedule-store.js';
+import { checkedSchema, checkedTarget } from './postgres-target.js';
 
 export interface PostgresRunStorageOptions {
   /** Connection URL, e.g. `postgres://user:pass@host:5432/db`. */
@@ -43,15 +46,6 @@ export interface PostgresRunStorageOptions {
 /** pg parses json columns itself. */
 const parsed = (column: unknown) => column;
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** `host:port` of a connection URL, for error messages (never the password). */
-function describeTarget(url: string): string {
-  const parsed = new URL(url);
-  const host = decodeURIComponent(parsed.hostname) || process.env.PGHOST || 'localhost';
-  return `${host}:${parsed.port || process.env.PGPORT || '5432'}`;
-}
-
 /**
  * Run storage in PostgreSQL: for several machines sharing one instance. Event appends lock each run with a
  * transaction-scoped advisory lock, so any number of writer processes assign gap-free, duplicate-free seqs.
@@ -63,27 +57,15 @@ export class PostgresRunStorage implements RunStorage {
   private readonly pool: pg.Pool;
   readonly schedules: PostgresScheduleStore;
   private readonly s: string; // quoted schema, for SQL text
+  private readonly options: PostgresRunStorageOptions;
+  private readonly watches = new Set<RunQueueWatch>();
   private initialized?: Promise<void>;
   private closed = false;
 
   constructor(options: PostgresRunStorageOptions) {
-    try {
-      const protocol = new URL(options.url).protocol;
-      if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new Error(`unsupported protocol '${protocol}'`);
-      this.target = describeTarget(options.url);
-    } catch (err) {
-      throw new StorageError(
-        `invalid PostgreSQL URL: ${(err as Error).message}; check storage.postgres.url in stepwise.yaml ` +
-          '(expected postgres://user:password@host:5432/database)',
-        { cause: err },
-      );
-    }
-    this.schema = options.schema ?? 'public';
-    if (!IDENTIFIER.test(this.schema)) {
-      throw new StorageError(
-        `invalid PostgreSQL schema name '${this.schema}': use letters, digits and _ (check storage.postgres.schema)`,
-      );
-    }
+    this.target = checkedTarget(options.url);
+    this.schema = checkedSchema(options.schema ?? 'public');
+    this.options = options;
     this.s = `"${this.schema}"`;
     this.schedules = new PostgresScheduleStore(this.s, (w, f) => this.ready().then(() => this.withClient(w, f)));
     // Loaded with the first PostgreSQL storage, not with the package: most processes never need it (~6 MB RSS).
@@ -247,6 +229,18 @@ export class PostgresRunStorage implements RunStorage {
     return this.transaction('dequeuing runs', (client) => queue.dequeue(client, this.s, choose, claim));
   }
 
+  watchRunQueue(onChange: () => void): RunQueueWatch {
+    const { url, connectTimeoutMs = 5_000 } = this.options;
+    const watch = watchPostgresQueue({ url, schema: this.schema, connectTimeoutMs }, onChange);
+    this.watches.add(watch);
+    return {
+      close: () => {
+        this.watches.delete(watch);
+        return watch.close();
+      },
+    };
+  }
+
   async putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void> {
     await this.ready();
     await this.withClient(`recording the heartbeat of daemon '${heartbeat.daemonId}'`, (client) =>
@@ -394,6 +388,7 @@ export class PostgresRunStorage implements RunStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.watches].map((w) => w.close()));
     await this.pool.end();
   }
 }

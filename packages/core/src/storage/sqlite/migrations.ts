@@ -133,6 +133,22 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     version: 7,
     sql: 'ALTER TABLE schedules ADD COLUMN buffered_at INTEGER;',
   },
+  {
+    // The run queue's wake-up (sqlite-queue-watch.ts): a counter that goes up when a run is submitted or reaches an
+    // end status, by any writer (a hand edit too), which a daemon polls cheaply. And the runs whose status a hand
+    // edit made unknown, which the daemon's monitor fails: a partial index, empty unless someone broke a row.
+    version: 8,
+    sql: `
+      CREATE TABLE run_queue_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+      INSERT INTO run_queue_changes VALUES (1, 0);
+      CREATE TRIGGER runs_queue_insert AFTER INSERT ON runs FOR EACH ROW WHEN NEW.status = 'QUEUED'
+        BEGIN UPDATE run_queue_changes SET n = n + 1; END;
+      CREATE TRIGGER runs_queue_update AFTER UPDATE OF status ON runs FOR EACH ROW
+        WHEN OLD.status IS NOT NEW.status AND NEW.status IN ('QUEUED', 'SUCCESS', 'FAILURE', 'CANCELED')
+        BEGIN UPDATE run_queue_changes SET n = n + 1; END;
+      CREATE INDEX runs_unknown_status ON runs (run_id) WHERE status NOT IN ('QUEUED', 'STARTING', 'STARTED', 'CANCELING', 'SUCCESS', 'FAILURE', 'CANCELED');
+    `,
+  },
 ];
 
 /**

@@ -29,11 +29,13 @@ import type {
   RunExpectation,
   RunFilter,
   RunPatch,
+  RunQueueWatch,
   RunRecord,
   RunStatus,
   RunStorage,
 } from '../run-storage.js';
 import { migrateSqlite } from './migrations.js';
+import { watchSqliteQueue } from './sqlite-queue-watch.js';
 import * as queue from './sqlite-run-queue.js';
 import { SqliteScheduleStore } from './sqlite-schedule-store.js';
 
@@ -194,6 +196,10 @@ export class SqliteRunStorage implements RunStorage {
 
   async dequeueRuns(choose: DequeueChooser, claim: RunClaim): Promise<string[]> {
     return this.run('dequeuing runs', (db) => queue.dequeue(db, choose, claim));
+  }
+
+  watchRunQueue(onChange: () => void): RunQueueWatch {
+    return watchSqliteQueue(() => this.open(), onChange);
   }
 
   async putDaemonHeartbeat(heartbeat: DaemonHeartbeat): Promise<void> {
