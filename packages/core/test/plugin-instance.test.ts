@@ -16,6 +16,7 @@ let n = 0;
 runStorageContract('test plugin (JSON file)', {
   open: () => new JsonFileRunStorage(join(root, `contract-${++n}.json`)),
   schedules: false,
+  runQueueWake: false,
 });
 
 describe('a storage backend from a plugin', () => {

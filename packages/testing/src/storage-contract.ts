@@ -12,6 +12,7 @@ import {
 } from '@stepwise/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseContract } from './lease-contract.js';
+import { runQueueContract } from './run-queue-contract.js';
 import { scheduleContract } from './schedule-contract.js';
 import { appendFromChild, type StorageInChild } from './storage-child-writer.js';
 import { testLogEvent, testRunRecord, uniqueId } from './test-records.js';
@@ -32,6 +33,8 @@ export interface StorageBackend {
   teardown?(): Promise<void>;
   /** False for a backend that keeps no schedules (`RunStorage.schedules` absent): the scheduler's tests do not apply. */
   schedules?: boolean;
+  /** False for a backend without `RunStorage.watchRunQueue` (its daemons poll): the wake-up test does not apply. */
+  runQueueWake?: boolean;
 }
 
 const makeRun = testRunRecord;
@@ -277,6 +280,13 @@ export function runStorageContract(name: string, backend: StorageBackend): void 
       storage: () => storage,
       makeRun,
       uid,
+      ...(openAnother ? { openAnother: async () => track(openAnother()) } : {}),
+    });
+    runQueueContract({
+      storage: () => storage,
+      makeRun,
+      uid,
+      wake: backend.runQueueWake !== false,
       ...(openAnother ? { openAnother: async () => track(openAnother()) } : {}),
     });
     if (backend.schedules !== false) {

@@ -68,7 +68,8 @@ export class MemoryRunStorage implements RunStorage {
     if (!run) throw new NotFoundError(`run '${runId}' not found`);
     this.checkFence(runId, fence);
     const before = run.status;
-    Object.assign(run, structuredClone(patch), { updatedAt: Date.now() });
+    // Strictly later: a claim conditional on updatedAt must see any update, even in the same millisecond.
+    Object.assign(run, structuredClone(patch), { updatedAt: Math.max(Date.now(), run.updatedAt + 1) });
     if (run.status !== before && (run.status === 'QUEUED' || TERMINAL_RUN_STATUSES.includes(run.status))) {
       this.queueChanged();
     }
@@ -110,7 +111,11 @@ export class MemoryRunStorage implements RunStorage {
     for (const runId of choose(queued, inProgress)) {
       const run = this.runs.get(runId);
       if (run?.status !== 'QUEUED') continue;
-      Object.assign(run, { status: 'STARTING', claim: { ...claim }, updatedAt: Date.now() });
+      Object.assign(run, {
+        status: 'STARTING',
+        claim: { ...claim },
+        updatedAt: Math.max(Date.now(), run.updatedAt + 1),
+      });
       out.push(runId);
     }
     return out;

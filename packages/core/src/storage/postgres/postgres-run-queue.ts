@@ -39,7 +39,7 @@ export async function dequeue(
   const picked = choose(queued, inProgress);
   if (picked.length === 0) return [];
   const result = await client.query(
-    `UPDATE ${s}.runs SET status = 'STARTING', claim_owner = $2, claimed_at = $3, updated_at = $4
+    `UPDATE ${s}.runs SET status = 'STARTING', claim_owner = $2, claimed_at = $3, updated_at = GREATEST($4, updated_at + 1)
      WHERE run_id = ANY($1::text[]) AND status = 'QUEUED' RETURNING run_id`,
     [picked, claim.owner, claim.at, Date.now()],
   );

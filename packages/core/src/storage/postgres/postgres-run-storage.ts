@@ -207,7 +207,11 @@ export class PostgresRunStorage implements RunStorage {
       params.push(value);
       return `$${params.length}`;
     };
-    const sets = ['updated_at = $2', ...patchColumns(patch).map(([c, v]) => `${c} = ${param(v)}`)];
+    // Strictly later than the value read: a claim conditional on updatedAt must see any update, even in the same ms.
+    const sets = [
+      'updated_at = GREATEST($2, updated_at + 1)',
+      ...patchColumns(patch).map(([c, v]) => `${c} = ${param(v)}`),
+    ];
     const where = ['run_id = $1'];
     if (expected.status) where.push(`status = ANY(${param(expected.status)}::text[])`);
     if (expected.updatedAt !== undefined) where.push(`updated_at = ${param(expected.updatedAt)}`);

@@ -33,7 +33,7 @@ export function dequeue(db: Database.Database, choose: DequeueChooser, claim: Ru
       if (queued.length === 0) return [];
       const picked = choose(queued, inProgress);
       const update = db.prepare(
-        `UPDATE runs SET status = 'STARTING', claim_owner = ?, claimed_at = ?, updated_at = ?
+        `UPDATE runs SET status = 'STARTING', claim_owner = ?, claimed_at = ?, updated_at = MAX(?, updated_at + 1)
          WHERE run_id = ? AND status = 'QUEUED'`,
       );
       return picked.filter((runId) => update.run(claim.owner, claim.at, Date.now(), runId).changes > 0);

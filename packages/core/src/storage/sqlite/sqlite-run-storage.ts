@@ -177,7 +177,8 @@ export class SqliteRunStorage implements RunStorage {
       params.push(value);
       return '?';
     };
-    const sets = ['updated_at = ?', ...patchColumns(patch).map(([c, v]) => `${c} = ${param(v)}`)];
+    // Strictly later than the value read: a claim conditional on updatedAt must see any update, even in the same ms.
+    const sets = ['updated_at = MAX(?, updated_at + 1)', ...patchColumns(patch).map(([c, v]) => `${c} = ${param(v)}`)];
     const where = [`run_id = ${param(runId)}`];
     if (expected.status) where.push(`status IN (${expected.status.map(param).join(', ')})`);
     if (expected.updatedAt !== undefined) where.push(`updated_at = ${param(expected.updatedAt)}`);
