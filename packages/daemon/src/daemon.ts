@@ -14,8 +14,15 @@ import { dequeuePass } from './run-queue.js';
 /** A loop another package adds to the daemon (the scheduler of docs/scheduler.md). */
 export interface DaemonLoopDefinition {
   name: string;
-  intervalMs: number;
-  iterate(context: { instance: Instance; daemonId: string; clock: Clock; logger: Logger }): Promise<void>;
+  /** Pause between passes; a function reads it from the instance (the scheduler's `tickIntervalMs`). */
+  intervalMs: number | ((instance: Instance) => number);
+  iterate(context: {
+    instance: Instance;
+    daemonId: string;
+    clock: Clock;
+    logger: Logger;
+    launcher: RunLauncher;
+  }): Promise<void>;
 }
 
 export interface DaemonOptions {
@@ -107,10 +114,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     loops.push(
       new DaemonLoop({
         name: extra.name,
-        intervalMs: extra.intervalMs,
+        intervalMs: typeof extra.intervalMs === 'function' ? extra.intervalMs(instance) : extra.intervalMs,
         clock,
         logger,
-        iterate: () => extra.iterate({ instance, daemonId, clock, logger }),
+        iterate: () => extra.iterate({ instance, daemonId, clock, logger, launcher }),
       }),
     );
   }

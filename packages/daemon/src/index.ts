@@ -27,8 +27,21 @@ export { type DaemonLoopFactory, registerDaemonLoop } from './loop-registry.js';
 export { type DaemonEventKind, recordDaemonEvent } from './run-events.js';
 export { parseRunJob, type RunJobData, type RunsQueueConfig, runsQueueConfig } from './runs-queue.js';
 export { type RunsWorkerOptions, startRunsWorker } from './runs-worker.js';
+export { type BackfillEntry, backfillSchedule } from './scheduler/backfill.js';
+export { type CrontabOptions, renderCrontab } from './scheduler/crontab.js';
+export { FAULT_ENV, FAULT_POINTS, type FaultPoint } from './scheduler/fault-points.js';
+export { type SchedulerContext, schedulerPassContext } from './scheduler/pass-context.js';
+export { CLOCK_FILE_ENV, schedulerNow } from './scheduler/scheduler-clock.js';
 export { schedulerLoop } from './scheduler/scheduler-loop.js';
-export { type LaunchTick, runSchedulerPass, type SchedulerPassOptions } from './scheduler/scheduler-pass.js';
+export {
+  type LaunchTick,
+  type PassResult,
+  runSchedulerPass,
+  SCHEDULE_TAG,
+  SCHEDULED_AT_TAG,
+  type SchedulerPassOptions,
+  tickRunKey,
+} from './scheduler/scheduler-pass.js';
 export { registerCommands };
 
 /** What the `stepwise` CLI loads from this package: its commands. */

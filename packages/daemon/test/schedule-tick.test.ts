@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { cli, makeHome } from './support.js';
 
 const SCHEDULES = fileURLToPath(new URL('./fixtures/schedules.ts', import.meta.url));
+/** Runs wait QUEUED for a daemon's run queue (none runs here), so the tests see them as the tick left them. */
+const QUEUED = 'runCoordinator: { queued: {} }\n';
 
 async function tick(home: string, now: string, names: string[] = ['hourly']) {
   const r = await cli(home, ['schedule', 'tick', '-f', SCHEDULES, ...names, '--now', now], 60_000);
@@ -23,7 +25,7 @@ async function ticks(home: string, name: string) {
 
 describe('stepwise schedule tick (real CLI processes, --now as the clock)', () => {
   it('launches the due instant once as a QUEUED run with the schedule tags and run key', async () => {
-    const home = makeHome('');
+    const home = makeHome(QUEUED);
     const runId = safeRunId('schedule:hourly:2026-01-01T01:00:00.000Z');
     expect(await tick(home, '2026-01-01T01:00:20Z')).toBe(`hourly 2026-01-01T01:00:00.000Z SUCCESS ${runId}\n`);
     expect(await tick(home, '2026-01-01T01:00:40Z')).toBe('');
@@ -42,7 +44,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
   });
 
   it('three racing tick processes launch each instant once', async () => {
-    const home = makeHome('');
+    const home = makeHome(QUEUED);
     await tick(home, '2026-01-01T00:00:10Z');
     const outputs = await Promise.all([0, 1, 2].map(() => tick(home, '2026-01-01T01:00:10Z')));
     expect(outputs.join('').match(/SUCCESS/g)).toHaveLength(1);
@@ -58,7 +60,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
   });
 
   it("catch-up 'latest' after hours down: the newest instant runs, the others are MISSED; a clock moved back re-fires nothing", async () => {
-    const home = makeHome('');
+    const home = makeHome(QUEUED);
     await tick(home, '2026-01-01T01:00:05Z');
     expect(await tick(home, '2026-01-01T05:30:00Z')).toBe(
       [
@@ -80,7 +82,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
   });
 
   it('records shouldRun skips and a throwing runConfig with their reasons, and goes on', async () => {
-    const home = makeHome('');
+    const home = makeHome(QUEUED);
     await tick(home, '2026-12-25T00:00:05Z', ['skipper', 'broken']);
     await tick(home, '2026-12-26T00:00:05Z', ['skipper', 'broken']);
     const skipper = await ticks(home, 'skipper');
@@ -103,7 +105,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
   });
 
   it("overlap 'skip': a tick while the schedule's run has not finished is SKIPPED with the run named", async () => {
-    const home = makeHome('');
+    const home = makeHome(QUEUED);
     const first = safeRunId('schedule:exclusive:2026-01-01T01:00:00.000Z');
     expect(await tick(home, '2026-01-01T01:00:05Z', ['exclusive'])).toBe(
       `exclusive 2026-01-01T01:00:00.000Z SUCCESS ${first}\n`,

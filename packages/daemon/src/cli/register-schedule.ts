@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerDaemonLoop } from '../loop-registry.js';
 import { schedulerLoop } from '../scheduler/scheduler-loop.js';
+import { scheduleBackfillCommand, scheduleExportCrontabCommand } from './schedule-backfill-command.js';
 import {
   scheduleListCommand,
   schedulePreviewCommand,
@@ -12,7 +13,7 @@ import {
 type Act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
 const FILE = ['-f, --file <file>', 'definitions file exporting the schedules'] as const;
 
-/** Adds `stepwise schedule list | preview | start | stop | ticks | tick` (docs/scheduler.md) and the daemon's scheduler loop. */
+/** Adds `stepwise schedule list | preview | start | stop | ticks | tick | backfill | export-crontab` (docs/scheduler.md) and the daemon's scheduler loop. */
 export function registerScheduleCommands(program: Command, act: Act): void {
   registerDaemonLoop(schedulerLoop);
   const schedule = program
@@ -54,4 +55,18 @@ export function registerScheduleCommands(program: Command, act: Act): void {
     .requiredOption(...FILE)
     .option('--now <iso>', 'the pass’s instant (default now)')
     .action(act((names, opts) => scheduleTickCommand(names, opts)));
+  schedule
+    .command('backfill <name>')
+    .description('one run per instant in [--from, --to], deduped by run key (an instant that ran is not run again)')
+    .requiredOption(...FILE)
+    .requiredOption('--from <iso>', 'first instant (inclusive)')
+    .requiredOption('--to <iso>', 'last instant (inclusive)')
+    .option('--json', 'one JSON document on stdout')
+    .action(act((name, opts) => scheduleBackfillCommand(name, opts)));
+  schedule
+    .command('export-crontab')
+    .description('system-cron lines calling `stepwise schedule tick` (one every-minute line; see docs/scheduler.md)')
+    .requiredOption(...FILE)
+    .option('--cron-tz', 'one line per schedule pattern under CRON_TZ=<zone> (cronie) instead')
+    .action(act((opts) => scheduleExportCrontabCommand(opts)));
 }

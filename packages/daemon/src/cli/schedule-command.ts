@@ -1,14 +1,16 @@
 import { hostname } from 'node:os';
 import { loadDefinitions, parsePositiveInt, UsageError, withInstance } from '@stepwise/core';
+import { pino } from 'pino';
+import { schedulerPassContext } from '../scheduler/pass-context.js';
 import { findSchedule, scheduleStore, setScheduleStatus } from '../scheduler/schedule-state.js';
 import { listSchedules, previewSchedule } from '../scheduler/schedule-views.js';
+import { schedulerNow } from '../scheduler/scheduler-clock.js';
 import { runSchedulerPass } from '../scheduler/scheduler-pass.js';
-import { activeScheduleRuns, queuedTickLauncher } from '../scheduler/tick-launch.js';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
-function parseInstant(value: string, flag: string): number {
+export function parseInstant(value: string, flag: string): number {
   const t = Date.parse(value);
   if (!/^\d{4}-\d\d-\d\d/.test(value) || Number.isNaN(t)) {
     throw new UsageError(`${flag} must be an ISO-8601 instant such as 2026-03-08T07:00:00Z, got '${value}'`);
@@ -89,26 +91,35 @@ export async function scheduleTicksCommand(name: string, opts: { limit?: string;
 /** How long a `schedule tick` process holds a claim before another may take the tick over. */
 const TICK_LEASE_MS = 60_000;
 
+/** The CLI's logger: warnings and errors on stderr, so stdout stays the command's output. */
+export const cliLogger = () =>
+  pino({ name: 'stepwise-scheduler', level: process.env.STEPWISE_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+
 /** `stepwise schedule tick`: one scheduler pass (what cron calls), claiming ticks as the daemon does. */
 export async function scheduleTickCommand(names: string[], opts: { file: string; now?: string }): Promise<number> {
-  const now = opts.now === undefined ? Date.now() : parseInstant(opts.now, '--now');
+  const given = opts.now === undefined ? undefined : parseInstant(opts.now, '--now');
   const defs = await loadDefinitions(opts.file);
   const schedules = names.length ? names.map((n) => findSchedule(defs, n)) : [...defs.schedules.values()];
   return withInstance(async (instance) => {
-    const results = await runSchedulerPass({
-      store: scheduleStore(instance.storage),
-      schedules,
-      launch: queuedTickLauncher(instance, defs.file),
-      activeRuns: activeScheduleRuns(instance),
-      now,
+    scheduleStore(instance.storage);
+    const context = schedulerPassContext({
+      instance,
+      file: defs.file,
       owner: `${hostname()}:${process.pid}`,
       leaseMs: TICK_LEASE_MS,
+      logger: cliLogger(),
     });
-    for (const r of results) {
-      const o = r.outcome;
-      print(
-        `${r.schedule} ${r.scheduledAt} ${o.status}${o.runIds?.length ? ` ${o.runIds.join(',')}` : ''}${o.reason || o.error ? `  ${o.reason ?? o.error}` : ''}`,
-      );
+    try {
+      // Read after loading the file: the pass runs at the time it starts, not when the process did.
+      const now = given ?? schedulerNow();
+      for (const r of await runSchedulerPass({ ...context, schedules, now })) {
+        const o = r.outcome;
+        print(
+          `${r.schedule} ${r.scheduledAt} ${o.status}${o.runIds?.length ? ` ${o.runIds.join(',')}` : ''}${o.reason || o.error ? `  ${o.reason ?? o.error}` : ''}`,
+        );
+      }
+    } finally {
+      await context.close();
     }
     return 0;
   });

@@ -1,13 +1,17 @@
 import {
   instantsBetween,
+  jitterDelayMs,
   localIso,
   type ScheduleDefinition,
   type ScheduleRunConfig,
+  type ScheduleState,
   type ScheduleStore,
   type ScheduleTick,
   type TickOutcome,
 } from '@stepwise/core';
 import { ON_TIME_MS, planCatchup } from './catchup-plan.js';
+import { faultPoint } from './fault-points.js';
+import { OverlapGuard } from './overlap.js';
 import { effectiveState } from './schedule-state.js';
 
 /** A new (or redefined) schedule's first pass looks back this far, so a cron call just after its instant runs it. */
@@ -15,6 +19,9 @@ export const FIRST_PASS_LOOKBACK_MS = 60_000;
 
 export const SCHEDULE_TAG = 'stepwise/schedule';
 export const SCHEDULED_AT_TAG = 'stepwise/scheduled-at';
+
+/** The run key of a tick (unique in storage: the run's id is made from it). */
+export const tickRunKey = (schedule: string, scheduledAt: string) => `schedule:${schedule}:${scheduledAt}`;
 
 /** Launches one tick's run; resolves to its id. Runs with the same `runKey` must be one run (see tick-launch.ts). */
 export type LaunchTick = (launch: {
@@ -35,8 +42,12 @@ export interface SchedulerPassOptions {
   owner: string;
   /** A claim older than this is taken over by another process (its claimer died). */
   leaseMs: number;
-  /** Ids of the schedule's runs not yet finished, for its overlap policy. */
+  /** Ids of the schedule's runs not yet finished, oldest first, for its overlap policy. */
   activeRuns: (scheduleName: string) => Promise<string[]>;
+  /** Cancels a run (overlap `cancel-other`). */
+  cancelRun: (runId: string) => Promise<void>;
+  /** Whether the run of a run key is stored: a tick taken over finishes as the run its dead claimer stored. */
+  runStored: (runKey: string) => Promise<boolean>;
 }
 
 export interface PassResult {
@@ -52,23 +63,67 @@ export interface PassResult {
 export async function runSchedulerPass(options: SchedulerPassOptions): Promise<PassResult[]> {
   const results: PassResult[] = [];
   for (const def of options.schedules) {
-    const row = await options.store.getSchedule(def.name);
-    const state = effectiveState(def, row, options.now);
-    if (state.status !== 'running') continue;
-    const cursor = state.cursor ?? options.now - FIRST_PASS_LOOKBACK_MS;
-    const { run, missed } = planCatchup(def, instantsBetween(def, cursor, options.now), options.now);
-    for (const t of missed) await evaluate(options, def, t, async () => ({ status: 'MISSED' }), results);
-    for (const t of run) await evaluate(options, def, t, (tick) => launchTick(options, def, tick), results);
-    // Never backwards: a clock moved back does not re-open instants already passed.
-    await options.store.putSchedule({ ...state, cursor: Math.max(cursor, options.now), updatedAt: options.now });
+    const state = effectiveState(def, await options.store.getSchedule(def.name), options.now);
+    if (state.status === 'running') await passOfSchedule(options, def, state, results);
   }
   return results;
+}
+
+async function passOfSchedule(
+  options: SchedulerPassOptions,
+  def: ScheduleDefinition,
+  state: ScheduleState,
+  results: PassResult[],
+): Promise<void> {
+  const { now } = options;
+  const cursor = state.cursor ?? now - FIRST_PASS_LOOKBACK_MS;
+  // Jitter delays the launch: an instant whose delay has not passed waits for a later pass (the cursor stops before it).
+  const dueAt = (t: number) => t + jitterDelayMs(def.name, new Date(t).toISOString(), def.jitterMs);
+  const due = instantsBetween(def, cursor, now);
+  const waiting = due.find((t) => dueAt(t) > now);
+  const { run, missed } = planCatchup(
+    def,
+    due.filter((t) => dueAt(t) <= now),
+    now,
+    dueAt,
+  );
+  const guard = new OverlapGuard(
+    def,
+    def.overlap === 'allow' ? [] : await options.activeRuns(def.name),
+    def.overlap === 'buffer-one' ? state.buffered : undefined,
+  );
+  for (const t of missed) await evaluate(options, def, t, dueAt, async () => ({ status: 'MISSED' }), results);
+  if (guard.buffered !== undefined && guard.idle) {
+    const held = guard.buffered;
+    guard.buffered = undefined;
+    await evaluate(options, def, held, dueAt, (tick) => launchTick(options, def, tick, guard, []), results);
+    guard.reset(await options.activeRuns(def.name));
+  }
+  for (const t of run) {
+    const decision = guard.decide(t);
+    if (decision.kind === 'buffer') continue;
+    const decide =
+      decision.kind === 'skip'
+        ? async (): Promise<TickOutcome> => ({ status: 'SKIPPED', reason: decision.reason })
+        : (tick: ScheduleTick) => launchTick(options, def, tick, guard, decision.cancel);
+    await evaluate(options, def, t, dueAt, decide, results);
+  }
+  // Never backwards: a clock moved back does not re-open instants already passed.
+  const next: ScheduleState = {
+    ...state,
+    cursor: waiting === undefined ? Math.max(cursor, now) : Math.max(cursor, waiting - 1),
+    updatedAt: now,
+  };
+  if (guard.buffered === undefined) delete next.buffered;
+  else next.buffered = guard.buffered;
+  await options.store.putSchedule(next);
 }
 
 async function evaluate(
   options: SchedulerPassOptions,
   def: ScheduleDefinition,
   t: number,
+  dueAt: (t: number) => number,
   decide: (tick: ScheduleTick) => Promise<TickOutcome>,
   results: PassResult[],
 ): Promise<void> {
@@ -76,16 +131,20 @@ async function evaluate(
   const { store, now, owner, leaseMs } = options;
   const claim = await store.claimTick({ schedule: def.name, scheduledAt, owner, now, leaseMs });
   if (!claim.claimed) return;
+  faultPoint('claimed');
   const tick: ScheduleTick = {
     scheduleName: def.name,
     scheduledAt,
     localTime: localIso(def.timezone, t),
     timezone: def.timezone,
-    catchup: now - t > ON_TIME_MS,
+    catchup: now - dueAt(t) > ON_TIME_MS,
     attempt: claim.attempt,
   };
-  const outcome = await decide(tick);
+  // A takeover whose dead claimer already stored the run finishes it as launched, whatever this pass would decide.
+  const taken = claim.attempt > 1 && (await options.runStored(tickRunKey(def.name, scheduledAt)));
+  const outcome = taken ? await launchTick(options, def, tick, undefined, []) : await decide(tick);
   if (await store.finishTick(def.name, scheduledAt, owner, outcome, now)) {
+    faultPoint('tick-finished');
     results.push({ schedule: def.name, scheduledAt, outcome });
   }
 }
@@ -94,6 +153,8 @@ async function launchTick(
   options: SchedulerPassOptions,
   def: ScheduleDefinition,
   tick: ScheduleTick,
+  guard: OverlapGuard | undefined,
+  cancel: readonly string[],
 ): Promise<TickOutcome> {
   let runConfig: ScheduleRunConfig;
   try {
@@ -104,15 +165,15 @@ async function launchTick(
   } catch (err) {
     return { status: 'FAILURE', error: `schedule '${def.name}': ${(err as Error).message ?? String(err)}` };
   }
-  if (def.overlap === 'skip') {
-    const [active] = await options.activeRuns(def.name);
-    if (active !== undefined) return { status: 'SKIPPED', reason: `overlap: run ${active} is still in progress` };
-  }
+  faultPoint('evaluated');
+  for (const runId of cancel) await options.cancelRun(runId);
   const tags = { ...def.tags, [SCHEDULE_TAG]: def.name, [SCHEDULED_AT_TAG]: tick.scheduledAt };
-  const runKey = `schedule:${def.name}:${tick.scheduledAt}`;
   try {
-    const runId = await options.launch({ def, tick, runConfig, tags, runKey });
-    return { status: 'SUCCESS', runIds: [runId] };
+    const runId = await options.launch({ def, tick, runConfig, tags, runKey: tickRunKey(def.name, tick.scheduledAt) });
+    faultPoint('run-submitted');
+    guard?.launched(runId, cancel);
+    const reason = cancel.length ? { reason: `overlap: canceled run ${cancel.join(', ')}` } : {};
+    return { status: 'SUCCESS', runIds: [runId], ...reason };
   } catch (err) {
     return { status: 'FAILURE', error: `launching the run failed: ${(err as Error).message ?? String(err)}` };
   }
