@@ -1,8 +1,7 @@
 import { render } from 'preact';
-
-function App() {
-  return <h1>Stepwise</h1>;
-}
+import { App } from './app.js';
+import './styles/base.css';
+import './styles/run.css';
 
 const root = document.getElementById('app');
 if (root) render(<App />, root);
