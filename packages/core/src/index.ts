@@ -182,6 +182,11 @@ export { type EndRunOptions, endRunWithoutCoordinator } from './queue/end-run.js
 export { LaunchError, type LaunchErrorCode } from './queue/launch-error.js';
 export { MAX_RUNTIME_TAG, PRIORITY_TAG, runPriority } from './queue/run-tags.js';
 export { type StartStoredRunOptions, startStoredRun } from './queue/start-stored-run.js';
+export {
+  type SubmitReexecutionOptions,
+  type SubmittedReexecution,
+  submitReexecution,
+} from './queue/submit-reexecution.js';
 export { type SubmitRunOptions, submitRun } from './queue/submit-run.js';
 export { type CancelRunOptions, type CancelRunResult, cancelRun, waitForRunEnd } from './runs/cancel-run.js';
 export {

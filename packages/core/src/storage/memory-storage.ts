@@ -149,6 +149,7 @@ export class MemoryRunStorage implements RunStorage {
       .filter((r) => !filter.pipeline || r.pipeline === filter.pipeline)
       .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .filter((r) => filter.updatedSince === undefined || r.updatedAt >= filter.updatedSince)
+      .filter((r) => filter.createdBefore === undefined || r.createdAt < filter.createdBefore)
       .sort((a, b) => b.createdAt - a.createdAt);
     return out.slice(0, filter.limit ?? 100).map(copyRun);
   }

@@ -117,5 +117,6 @@ export function runFilterConditions(filter: RunFilter, param: (value: unknown) =
     where.push(`run_id IN (SELECT run_id FROM ${tagsTable} WHERE key = ${param(key)} AND value = ${param(value)})`);
   }
   if (filter.updatedSince !== undefined) where.push(`updated_at >= ${param(filter.updatedSince)}`);
+  if (filter.createdBefore !== undefined) where.push(`created_at < ${param(filter.createdBefore)}`);
   return where;
 }

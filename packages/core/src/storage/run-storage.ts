@@ -116,6 +116,8 @@ export interface RunFilter {
    * last call is not missed). A running run's heartbeat updates it too.
    */
   updatedSince?: number;
+  /** Only runs created strictly before this epoch ms: the cursor of a paged list (the web UI's `before`). */
+  createdBefore?: number;
   /** Newest first; default 100. */
   limit?: number;
 }
