@@ -31,6 +31,7 @@ export { type BackfillEntry, backfillSchedule } from './scheduler/backfill.js';
 export { type CrontabOptions, renderCrontab } from './scheduler/crontab.js';
 export { FAULT_ENV, FAULT_POINTS, type FaultPoint } from './scheduler/fault-points.js';
 export { type SchedulerContext, schedulerPassContext } from './scheduler/pass-context.js';
+export { effectiveState, setScheduleStatus } from './scheduler/schedule-state.js';
 export { CLOCK_FILE_ENV, schedulerNow } from './scheduler/scheduler-clock.js';
 export { schedulerLoop } from './scheduler/scheduler-loop.js';
 export {
