@@ -80,7 +80,7 @@ describe.each(STORAGE_KINDS)('SSE live tail of /api/runs/:id/events on %s', (kin
     const sse = await openSse(uiApp(t.instance), `/api/runs/${runId}/events?stepKey=b&text=line%202`);
     try {
       await sse.until((m) => seqsOf(m).length === 1, 'the one matching event');
-      expect((sse.messages.find((m) => m.event === 'event')?.data as ApiEvent).stepKey).toBe('b');
+      expect((sse.messages.find((m) => m.event === 'event')?.data as ApiEvent | undefined)?.stepKey).toBe('b');
     } finally {
       await sse.close();
     }
