@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // These tests run the built CLI (dist), as a user does: `npm test` builds it first (tsc -b).
@@ -425,7 +425,10 @@ describe('commands of other packages', { timeout: 60_000 }, () => {
     for (const name of ['worker', 'workers', 'daemon', 'submit', 'schedule', 'ui', 'airflow', 'argo']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     }
-    expectUsageError(await cli(['ui']), 'npm install @stepwise/ui');
+    // Every package is installed here: a resolve hook hides @stepwise/ui as a missing install would.
+    const hidden = { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, FIXTURES, 'hide-ui-package.mjs')).href}` };
+    expectUsageError(await cli(['ui'], hidden), 'npm install @stepwise/ui');
+    expect((await cli(['ui', '--help'])).stdout).toContain('--host');
     // @stepwise/compile is installed: its command is there, and its own options are checked.
     const compile = await cli(['argo', 'compile']);
     expect(compile.code).toBe(2);
