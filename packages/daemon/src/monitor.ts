@@ -2,7 +2,7 @@ import {
   endRunWithoutCoordinator,
   IN_PROGRESS_RUN_STATUSES,
   MAX_RUNTIME_TAG,
-  MalformedRunError,
+  type MalformedRunError,
   type RunRecord,
   serializeError,
 } from '@stepwise/core';
@@ -48,25 +48,41 @@ export async function monitorPass(context: MonitorContext): Promise<void> {
 }
 
 /**
- * The runs in progress. A hand-edited one that does not read back would fail every pass: it is failed with the
- * cause (ENGINE_EVENT `malformed_run`) and the list read again.
+ * The runs in progress. A hand-edited one that does not read back (bad JSON, a status Stepwise does not know) would
+ * never end: it is failed with the cause (ENGINE_EVENT `malformed_run`), and the others are watched as usual.
  */
 async function listInProgress(context: MonitorContext): Promise<RunRecord[]> {
   const { instance } = context;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await instance.storage.listRuns({ status: [...IN_PROGRESS_RUN_STATUSES], limit: MAX_RUNS_PER_PASS });
-    } catch (error) {
-      if (!(error instanceof MalformedRunError) || attempt >= 10) throw error;
-      await endRunWithoutCoordinator(instance, error.runId, {
-        from: IN_PROGRESS_RUN_STATUSES,
-        outcome: 'FAILURE',
-        kind: 'malformed_run',
-        message: `the stored run is malformed: ${error.message}`,
-      });
+  const malformed: MalformedRunError[] = [];
+  const onMalformed = (error: MalformedRunError) => void malformed.push(error);
+  const runs = await instance.storage.listRuns(
+    { status: [...IN_PROGRESS_RUN_STATUSES], limit: MAX_RUNS_PER_PASS },
+    { onMalformed },
+  );
+  // An unknown status is in no list the daemon reads: found through its own (partial, normally empty) index.
+  const unknown: MalformedRunError[] = [];
+  await instance.storage.listRuns({ unknownStatus: true, limit: 100 }, { onMalformed: (e) => void unknown.push(e) });
+  for (const [error, from] of [
+    ...malformed.map((e) => [e, IN_PROGRESS_RUN_STATUSES] as const),
+    ...unknown.map((e) => [e, undefined] as const),
+  ]) {
+    if (!from && error.updatedAt === undefined) continue;
+    const ended = await endRunWithoutCoordinator(instance, error.runId, {
+      ...(from ? { from } : { updatedAt: error.updatedAt as number }),
+      outcome: 'FAILURE',
+      kind: 'malformed_run',
+      message: error.message,
+      details: { daemonId: context.daemonId },
+    }).catch((e: unknown) => {
+      context.logger.error({ runId: error.runId, err: e }, 'failing a malformed run failed');
+      return false;
+    });
+    if (ended) {
+      context.logger.error({ runId: error.runId, problem: error.problem }, 'failed a malformed stored run');
       context.onSlotFreed();
     }
   }
+  return runs;
 }
 
 async function checkStarting(context: MonitorContext, run: RunRecord, now: number, live: Set<string>): Promise<void> {

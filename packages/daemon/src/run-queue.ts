@@ -54,7 +54,11 @@ export async function launchClaimed(
 ): Promise<void> {
   const { instance, daemonId, launcher, logger } = context;
   const fail = async (kind: 'malformed_run' | 'launch_failed', error: unknown) => {
-    const text = `${kind === 'malformed_run' ? 'the stored run is malformed' : `the ${launcher.kind} launcher failed`}: ${(error as Error).message}`;
+    // A malformed run's message already says so and names the run.
+    const text =
+      kind === 'malformed_run'
+        ? (error as Error).message
+        : `the ${launcher.kind} launcher failed: ${(error as Error).message}`;
     logger.error({ runId, err: error }, text);
     await endRunWithoutCoordinator(instance, runId, {
       from: ['STARTING'],

@@ -1,5 +1,6 @@
 import { redactValue } from '../config/redact.js';
-import { NotFoundError, UsageError } from '../errors/index.js';
+import { MalformedRunError, NotFoundError, UsageError } from '../errors/index.js';
+import type { Instance } from '../instance/instance.js';
 import { isOrphaned, readRunSteps, requireRun } from '../runs/read-run.js';
 import { runDetailJson, runDurationMs, runJson } from '../runs/run-json.js';
 import { RUN_STATUSES, type RunStatus } from '../storage/run-storage.js';
@@ -26,18 +27,25 @@ export function runsListCommand(opts: RunsListOptions): Promise<number> {
   const limit = opts.limit === undefined ? 50 : parsePositiveInt(opts.limit, '--limit');
   const tags = parseTags(opts.tag);
   return withInstance(async (instance) => {
-    const runs = await instance.storage.listRuns({
-      ...(statuses ? { status: statuses as RunStatus[] } : {}),
-      ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),
-      ...(Object.keys(tags).length ? { tags } : {}),
-      limit,
-    });
+    // A hand-edited row that does not read back is listed with its problem, not a failure of the whole list.
+    const malformed: MalformedRunError[] = [];
+    const runs = await instance.storage.listRuns(
+      {
+        ...(statuses ? { status: statuses as RunStatus[] } : {}),
+        ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),
+        ...(Object.keys(tags).length ? { tags } : {}),
+        limit,
+      },
+      { onMalformed: (e) => void malformed.push(e) },
+    );
+    const warnings = malformed.map((e) => `stepwise: warning: ${e.message} (see: stepwise runs show ${e.runId})\n`);
     if (opts.json) {
       const now = Date.now();
       printJson(runs.map((r) => runJson(r, now)));
+      process.stderr.write(warnings.join(''));
       return EXIT.success;
     }
-    if (runs.length === 0) {
+    if (runs.length === 0 && malformed.length === 0) {
       process.stdout.write('no runs\n');
       return EXIT.success;
     }
@@ -49,7 +57,9 @@ export function runsListCommand(opts: RunsListOptions): Promise<number> {
       formatDuration(runDurationMs(r)),
       r.parentRunId ?? '',
     ]);
+    for (const e of malformed) rows.push([e.runId, '?', 'MALFORMED', '', '', '']);
     process.stdout.write(`${formatTable(['RUN ID', 'PIPELINE', 'STATUS', 'CREATED', 'DURATION', 'PARENT'], rows)}\n`);
+    process.stdout.write(malformed.map((e) => `${e.runId}: ${e.problem}\n`).join(''));
     return EXIT.success;
   });
 }
@@ -57,7 +67,12 @@ export function runsListCommand(opts: RunsListOptions): Promise<number> {
 /** `stepwise runs show RUN_ID`. */
 export function runsShowCommand(runId: string, opts: { json?: boolean }): Promise<number> {
   return withInstance(async (instance) => {
-    const run = await requireRun(instance, runId);
+    const run = await requireRun(instance, runId).catch(async (error: unknown) => {
+      if (!(error instanceof MalformedRunError)) throw error;
+      await showMalformed(instance, error, opts);
+      return undefined;
+    });
+    if (!run) return EXIT.runFailed;
     const detail = runDetailJson(run, await readRunSteps(instance, run));
     if (opts.json) {
       printJson(detail);
@@ -97,6 +112,22 @@ export function runsShowCommand(runId: string, opts: { json?: boolean }): Promis
     process.stdout.write(`${lines.join('\n')}\n`);
     return EXIT.success;
   });
+}
+
+/** What `runs show` can say of a run whose stored row does not read back: the problem, and its log's length. */
+async function showMalformed(instance: Instance, error: MalformedRunError, opts: { json?: boolean }): Promise<void> {
+  const events = await instance.storage.getEvents(error.runId).catch(() => []);
+  if (opts.json) {
+    printJson({ runId: error.runId, malformed: error.problem, events: events.length });
+    return;
+  }
+  const lines = [
+    `run ${error.runId}`,
+    `  status    MALFORMED: ${error.problem}`,
+    `  events    ${events.length} (stepwise runs logs ${error.runId})`,
+    '  fix       the row was edited by hand: restore it; a daemon fails such a run in progress with the cause',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** `stepwise runs logs RUN_ID [--step KEY]`: captured stdout/stderr per step, else the run's LOG events. */

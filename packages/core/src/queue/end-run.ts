@@ -4,7 +4,12 @@ import type { RunStatus } from '../storage/run-storage.js';
 
 export interface EndRunOptions {
   /** The run ends only while in one of these statuses (a conditional update, so one caller decides). */
-  from: readonly RunStatus[];
+  from?: readonly RunStatus[];
+  /**
+   * And only while its last update is this one: how a run whose stored status is unknown (a hand edit, no status to
+   * name in `from`) is ended by one caller.
+   */
+  updatedAt?: number;
   outcome: 'FAILURE' | 'CANCELED';
   /** The ENGINE_EVENT recorded before the end: what ended it (`start_timeout`, `launch_failed`, ...). */
   kind: string;
@@ -27,9 +32,14 @@ export async function endRunWithoutCoordinator(
   // getRun, not getRunStatus: a malformed record must still be ended; its start time is then unknown.
   const run = await instance.storage.getRun(runId).catch(() => undefined);
   const now = (options.now ?? Date.now)();
+  if (!options.from && options.updatedAt === undefined)
+    throw new Error('endRunWithoutCoordinator: give from or updatedAt');
   const ended = await instance.storage.transitionRun(
     runId,
-    { status: options.from },
+    {
+      ...(options.from ? { status: options.from } : {}),
+      ...(options.updatedAt !== undefined ? { updatedAt: options.updatedAt } : {}),
+    },
     { status: options.outcome, endedAt: now },
   );
   if (!ended) return false;

@@ -150,6 +150,8 @@ export class MemoryRunStorage implements RunStorage {
       .filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v))
       .filter((r) => filter.updatedSince === undefined || r.updatedAt >= filter.updatedSince)
       .filter((r) => filter.createdBefore === undefined || r.createdAt < filter.createdBefore)
+      // Records in memory are typed: none has an unknown status.
+      .filter(() => !filter.unknownStatus)
       .sort((a, b) => b.createdAt - a.createdAt);
     return out.slice(0, filter.limit ?? 100).map(copyRun);
   }

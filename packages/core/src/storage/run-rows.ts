@@ -1,5 +1,12 @@
 import { MalformedRunError } from '../errors/index.js';
-import { RUN_STATUSES, type RunFilter, type RunPatch, type RunRecord, type RunStatus } from './run-storage.js';
+import {
+  type ListRunsOptions,
+  RUN_STATUSES,
+  type RunFilter,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+} from './run-storage.js';
 
 /**
  * A row of the `runs` table as a SQL backend returns it: SQLite gives numbers and JSON text, PostgreSQL bigints as
@@ -54,23 +61,24 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  */
 export function recordFromRow(row: RunRow, json: (column: unknown) => unknown): RunRecord {
   const id = row.run_id;
+  const raw = { updatedAt: Number(row.updated_at) };
   const column = (name: string, value: unknown) => {
     try {
       return json(value);
     } catch (err) {
-      throw new MalformedRunError(id, `column ${name} is not JSON (${(err as Error).message})`);
+      throw new MalformedRunError(id, `column ${name} is not JSON (${(err as Error).message})`, raw);
     }
   };
   if (!RUN_STATUSES.includes(row.status as RunStatus)) {
-    throw new MalformedRunError(id, `status '${row.status}' is not one of ${RUN_STATUSES.join(', ')}`);
+    throw new MalformedRunError(id, `status '${row.status}' is not one of ${RUN_STATUSES.join(', ')}`, raw);
   }
   const plan = column('plan', row.plan);
   if (!isObject(plan) || !Array.isArray(plan.steps) || typeof plan.fingerprint !== 'string') {
-    throw new MalformedRunError(id, 'column plan is not an execution plan (an object with steps and fingerprint)');
+    throw new MalformedRunError(id, 'column plan is not an execution plan (an object with steps and fingerprint)', raw);
   }
   const tags = column('tags', row.tags);
   if (!isObject(tags) || Object.values(tags).some((v) => typeof v !== 'string')) {
-    throw new MalformedRunError(id, 'column tags is not an object of strings');
+    throw new MalformedRunError(id, 'column tags is not an object of strings', raw);
   }
   const run: RunRecord = {
     runId: id,
@@ -118,5 +126,28 @@ export function runFilterConditions(filter: RunFilter, param: (value: unknown) =
   }
   if (filter.updatedSince !== undefined) where.push(`updated_at >= ${param(filter.updatedSince)}`);
   if (filter.createdBefore !== undefined) where.push(`created_at < ${param(filter.createdBefore)}`);
+  if (filter.unknownStatus) where.push(UNKNOWN_STATUS_SQL);
   return where;
+}
+
+/** The predicate of migration 8's partial index `runs_unknown_status`, word for word, so that the planner uses it. */
+const UNKNOWN_STATUS_SQL =
+  "status NOT IN ('QUEUED', 'STARTING', 'STARTED', 'CANCELING', 'SUCCESS', 'FAILURE', 'CANCELED')";
+
+/** The records of `rows`; a malformed one goes to `options.onMalformed` when given, else throws. */
+export function recordsFromRows(
+  rows: readonly RunRow[],
+  json: (column: unknown) => unknown,
+  options: ListRunsOptions = {},
+): RunRecord[] {
+  const out: RunRecord[] = [];
+  for (const row of rows) {
+    try {
+      out.push(recordFromRow(row, json));
+    } catch (error) {
+      if (!(error instanceof MalformedRunError) || !options.onMalformed) throw error;
+      options.onMalformed(error);
+    }
+  }
+  return out;
 }

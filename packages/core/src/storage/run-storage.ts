@@ -1,3 +1,4 @@
+import type { MalformedRunError } from '../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../events/events.js';
 import type { ExecutionPlan } from '../plan/plan.js';
 import type { Fence, LeaseAnswer, LeaseRequest, RunLease } from './run-lease.js';
@@ -78,6 +79,14 @@ export interface QueueRunView {
 /** Picks, from the QUEUED runs (in submission order) and the runs in progress, the ids to dequeue now. */
 export type DequeueChooser = (queued: readonly QueueRunView[], inProgress: readonly QueueRunView[]) => string[];
 
+export interface ListRunsOptions {
+  /**
+   * Called with each run whose stored row does not read back (hand-edited: bad JSON, an unknown status); the list
+   * goes on without it. Without it, such a row fails the whole list.
+   */
+  onMalformed?(error: MalformedRunError): void;
+}
+
 /** A subscription of {@link RunStorage.watchRunQueue}. */
 export interface RunQueueWatch {
   /** Stops the calls and releases the connection or timer. */
@@ -118,6 +127,11 @@ export interface RunFilter {
   updatedSince?: number;
   /** Only runs created strictly before this epoch ms: the cursor of a paged list (the web UI's `before`). */
   createdBefore?: number;
+  /**
+   * Only the runs whose stored status is none of RUN_STATUSES (a hand edit): each reads as a MalformedRunError, so
+   * pass `onMalformed` to see them. The daemon's monitor fails them.
+   */
+  unknownStatus?: boolean;
   /** Newest first; default 100. */
   limit?: number;
 }
@@ -148,7 +162,8 @@ export interface RunStorage {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Only the status and last update of a run: cheap enough to poll (cancel requests, heartbeats). */
   getRunStatus(runId: string): Promise<{ status: RunStatus; updatedAt: number } | undefined>;
-  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /** Throws MalformedRunError on a row that does not read back, unless `options.onMalformed` takes it. */
+  listRuns(filter?: RunFilter, options?: ListRunsOptions): Promise<RunRecord[]>;
   /**
    * Appends in order, in one transaction; assigns each event the next per-run seq. With `fence`: refused whole
    * (CoordinatorSupersededError) when the lease of a run in the batch has a newer epoch.

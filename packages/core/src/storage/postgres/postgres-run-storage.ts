@@ -9,6 +9,7 @@ import {
   RUN_COLUMNS,
   type RunRow,
   recordFromRow,
+  recordsFromRows,
   runFilterConditions,
   runRowValues,
 } from '../run-rows.js';
@@ -16,6 +17,7 @@ import type {
   DaemonHeartbeat,
   DequeueChooser,
   EventFilter,
+  ListRunsOptions,
   RunClaim,
   RunExpectation,
   RunFilter,
@@ -284,7 +286,7 @@ export class PostgresRunStorage implements RunStorage {
     });
   }
 
-  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter = {}, options?: ListRunsOptions): Promise<RunRecord[]> {
     await this.ready();
     if (filter.status?.length === 0) return [];
     return this.withClient('listing runs', async (client) => {
@@ -299,7 +301,7 @@ export class PostgresRunStorage implements RunStorage {
          ORDER BY created_at DESC, run_id DESC LIMIT ${param(filter.limit ?? 100)}`,
         params,
       );
-      return rows.map((row) => recordFromRow(row, parsed));
+      return recordsFromRows(rows, parsed, options);
     });
   }
 

@@ -18,6 +18,7 @@ import {
   RUN_COLUMNS,
   type RunRow,
   recordFromRow,
+  recordsFromRows,
   runFilterConditions,
   runRowValues,
 } from '../run-rows.js';
@@ -25,6 +26,7 @@ import type {
   DaemonHeartbeat,
   DequeueChooser,
   EventFilter,
+  ListRunsOptions,
   RunClaim,
   RunExpectation,
   RunFilter,
@@ -231,7 +233,7 @@ export class SqliteRunStorage implements RunStorage {
     });
   }
 
-  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter = {}, options?: ListRunsOptions): Promise<RunRecord[]> {
     return this.run('listing runs', (db) => {
       if (filter.status?.length === 0) return [];
       const params: unknown[] = [];
@@ -246,7 +248,7 @@ export class SqliteRunStorage implements RunStorage {
       const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY created_at DESC, rowid DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[];
-      return rows.map((row) => recordFromRow(row, parseJson));
+      return recordsFromRows(rows, parseJson, options);
     });
   }
 
