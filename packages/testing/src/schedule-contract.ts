@@ -83,12 +83,12 @@ export function scheduleContract(ctx: ScheduleContractContext): void {
     const claim = (owner: string, now: number) =>
       a.claimTick({ schedule: s, scheduledAt: at, owner, now, leaseMs: 100 });
     expect(await claim('dead', 1000)).toEqual({ claimed: true, attempt: 1 });
-    expect(await claim('other', 1100)).toEqual({ claimed: false });
+    expect(await claim('other', 1100)).toEqual({ claimed: false, inProgress: true });
     expect(await claim('other', 1101)).toEqual({ claimed: true, attempt: 2 });
     expect(await b.finishTick(s, at, 'dead', { status: 'SUCCESS', runIds: ['r-late'] }, 1102)).toBe(false);
     expect(await b.finishTick(s, at, 'other', { status: 'SUCCESS', runIds: ['r1'] }, 1103)).toBe(true);
     // A finished tick is never claimed again, however old its lease.
-    expect(await claim('third', 10_000_000)).toEqual({ claimed: false });
+    expect(await claim('third', 10_000_000)).toEqual({ claimed: false, inProgress: false });
     expect(await a.listTicks(s, 1)).toEqual([
       {
         schedule: s,

@@ -31,7 +31,8 @@ export class MemoryScheduleStore implements ScheduleStore {
       this.ticks.set(key(r.schedule, r.scheduledAt), claimedTick(r));
       return { claimed: true, attempt: 1 };
     }
-    if (tick.status !== 'STARTED' || tick.leaseExpiresAt >= r.now) return { claimed: false };
+    if (tick.status !== 'STARTED') return { claimed: false, inProgress: false };
+    if (tick.leaseExpiresAt >= r.now) return { claimed: false, inProgress: true };
     Object.assign(tick, {
       claimedBy: r.owner,
       leaseExpiresAt: r.now + r.leaseMs,

@@ -41,8 +41,12 @@ export interface TickClaimRequest {
   leaseMs: number;
 }
 
-/** `claimed: true` when this caller now holds the tick: first claim, or takeover of a claim whose lease expired. */
-export type TickClaimAnswer = { claimed: true; attempt: number } | { claimed: false };
+/**
+ * `claimed: true` when this caller now holds the tick: first claim, or takeover of a claim whose lease expired.
+ * Otherwise `inProgress` tells a tick another process holds (STARTED, lease live) from a finished one: a scheduler
+ * keeps its cursor before the former, so the tick is taken over later if that process dies.
+ */
+export type TickClaimAnswer = { claimed: true; attempt: number } | { claimed: false; inProgress: boolean };
 
 export interface TickOutcome {
   status: Exclude<TickStatus, 'STARTED'>;

@@ -77,6 +77,8 @@ async function passOfSchedule(
 ): Promise<void> {
   const { now } = options;
   const cursor = state.cursor ?? now - FIRST_PASS_LOOKBACK_MS;
+  // A first pass stores where it starts: if it dies mid-way, the next pass still reaches the instants it claimed.
+  if (state.cursor === null) await options.store.putSchedule({ ...state, cursor, updatedAt: now });
   // Jitter delays the launch: an instant whose delay has not passed waits for a later pass (the cursor stops before it).
   const dueAt = (t: number) => t + jitterDelayMs(def.name, new Date(t).toISOString(), def.jitterMs);
   const due = instantsBetween(def, cursor, now);
@@ -92,11 +94,14 @@ async function passOfSchedule(
     def.overlap === 'allow' ? [] : await options.activeRuns(def.name),
     def.overlap === 'buffer-one' ? state.buffered : undefined,
   );
-  for (const t of missed) await evaluate(options, def, t, dueAt, async () => ({ status: 'MISSED' }), results);
+  /** Instants another process holds unfinished: the cursor stays before them, so a dead holder's are taken over. */
+  const held: number[] = [];
+  const pass = { options, def, dueAt, results, held };
+  for (const t of missed) await evaluate(pass, t, async () => ({ status: 'MISSED' }));
   if (guard.buffered !== undefined && guard.idle) {
-    const held = guard.buffered;
+    const buffered = guard.buffered;
     guard.buffered = undefined;
-    await evaluate(options, def, held, dueAt, (tick) => launchTick(options, def, tick, guard, []), results);
+    await evaluate(pass, buffered, (tick) => launchTick(options, def, tick, guard, []));
     guard.reset(await options.activeRuns(def.name));
   }
   for (const t of run) {
@@ -106,31 +111,36 @@ async function passOfSchedule(
       decision.kind === 'skip'
         ? async (): Promise<TickOutcome> => ({ status: 'SKIPPED', reason: decision.reason })
         : (tick: ScheduleTick) => launchTick(options, def, tick, guard, decision.cancel);
-    await evaluate(options, def, t, dueAt, decide, results);
+    await evaluate(pass, t, decide);
   }
   // Never backwards: a clock moved back does not re-open instants already passed.
-  const next: ScheduleState = {
-    ...state,
-    cursor: waiting === undefined ? Math.max(cursor, now) : Math.max(cursor, waiting - 1),
-    updatedAt: now,
-  };
+  const stopAt = Math.min(now, ...held.map((t) => t - 1), ...(waiting === undefined ? [] : [waiting - 1]));
+  const next: ScheduleState = { ...state, cursor: Math.max(cursor, stopAt), updatedAt: now };
   if (guard.buffered === undefined) delete next.buffered;
   else next.buffered = guard.buffered;
   await options.store.putSchedule(next);
 }
 
+interface PassOfSchedule {
+  options: SchedulerPassOptions;
+  def: ScheduleDefinition;
+  dueAt: (t: number) => number;
+  results: PassResult[];
+  held: number[];
+}
+
 async function evaluate(
-  options: SchedulerPassOptions,
-  def: ScheduleDefinition,
+  { options, def, dueAt, results, held }: PassOfSchedule,
   t: number,
-  dueAt: (t: number) => number,
   decide: (tick: ScheduleTick) => Promise<TickOutcome>,
-  results: PassResult[],
 ): Promise<void> {
   const scheduledAt = new Date(t).toISOString();
   const { store, now, owner, leaseMs } = options;
   const claim = await store.claimTick({ schedule: def.name, scheduledAt, owner, now, leaseMs });
-  if (!claim.claimed) return;
+  if (!claim.claimed) {
+    if (claim.inProgress) held.push(t);
+    return;
+  }
   faultPoint('claimed');
   const tick: ScheduleTick = {
     scheduleName: def.name,

@@ -64,7 +64,12 @@ export class PostgresScheduleStore implements ScheduleStore {
         [r.owner, r.now + r.leaseMs, r.now, r.schedule, r.scheduledAt],
       );
       const row = taken.rows[0];
-      return row ? { claimed: true, attempt: Number(row.attempt) } : { claimed: false };
+      if (row) return { claimed: true, attempt: Number(row.attempt) };
+      const held = await c.query<{ status: string }>(
+        `SELECT status FROM ${this.s}.schedule_ticks WHERE schedule = $1 AND scheduled_at = $2`,
+        [r.schedule, r.scheduledAt],
+      );
+      return { claimed: false, inProgress: held.rows[0]?.status === 'STARTED' };
     });
   }
 

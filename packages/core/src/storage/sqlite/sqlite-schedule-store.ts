@@ -52,7 +52,11 @@ export class SqliteScheduleStore implements ScheduleStore {
          WHERE schedule = ? AND scheduled_at = ? AND status = 'STARTED' AND lease_expires_at < ? RETURNING attempt`,
       )
       .get(r.owner, r.now + r.leaseMs, r.now, r.schedule, r.scheduledAt, r.now) as { attempt: number } | undefined;
-    return taken ? { claimed: true, attempt: taken.attempt } : { claimed: false };
+    if (taken) return { claimed: true, attempt: taken.attempt };
+    const held = db
+      .prepare('SELECT status FROM schedule_ticks WHERE schedule = ? AND scheduled_at = ?')
+      .get(r.schedule, r.scheduledAt) as { status: string } | undefined;
+    return { claimed: false, inProgress: held?.status === 'STARTED' };
   }
 
   async finishTick(
