@@ -31,7 +31,8 @@ export { type BackfillEntry, backfillSchedule } from './scheduler/backfill.js';
 export { type CrontabOptions, renderCrontab } from './scheduler/crontab.js';
 export { FAULT_ENV, FAULT_POINTS, type FaultPoint } from './scheduler/fault-points.js';
 export { type SchedulerContext, schedulerPassContext } from './scheduler/pass-context.js';
-export { effectiveState, setScheduleStatus } from './scheduler/schedule-state.js';
+export { effectiveState, findSchedule, scheduleStore, setScheduleStatus } from './scheduler/schedule-state.js';
+export { listSchedules, previewSchedule, type ScheduleListEntry } from './scheduler/schedule-views.js';
 export { CLOCK_FILE_ENV, schedulerNow } from './scheduler/scheduler-clock.js';
 export { schedulerLoop } from './scheduler/scheduler-loop.js';
 export {

@@ -18,6 +18,7 @@ export {
   resolveQueueOptions,
 } from './options.js';
 export { plugin } from './plugin.js';
+export { type QueueDepth, QueueDepths } from './queue-depths.js';
 export { QueueExecutor } from './queue-executor.js';
 export type { QueueStats } from './queue-run.js';
 export { type ConnectionOptions, createRedis, defaultRedisUrl, redactUrl } from './redis-connection.js';

@@ -8,6 +8,8 @@ import { errorAnswer } from './http/respond.js';
 import { securityMiddleware } from './http/security.js';
 import { eventRoutes } from './routes/events.js';
 import { launchRoutes } from './routes/launch.js';
+import { operationRoutes } from './routes/operations.js';
+import { pipelineRoutes } from './routes/pipelines.js';
 import { runRoutes } from './routes/runs.js';
 import type { UiContext } from './ui-context.js';
 
@@ -61,6 +63,8 @@ export function buildApp(ctx: UiContext): Hono {
   runRoutes(app, ctx);
   eventRoutes(app, ctx);
   launchRoutes(app, ctx);
+  pipelineRoutes(app, ctx);
+  operationRoutes(app, ctx);
   app.all('/api/*', (c) => {
     const path = new URL(c.req.url).pathname.slice(ctx.basePath.length);
     return c.json({ error: { code: 'NOT_FOUND', message: `no API route ${c.req.method} ${path}` } }, 404);

@@ -6,6 +6,8 @@ export interface UiApp {
   fetch(request: Request): Response | Promise<Response>;
   /** `app.request(path, init)`: the same handler called in process (tests, scripts). */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** Releases the connections the app opened (Redis); the instance stays open. */
+  close(): Promise<void>;
 }
 
 /**
@@ -13,8 +15,10 @@ export interface UiApp {
  * caller owns `instance` (open it before, close it after).
  */
 export function createUiApp(options: UiOptions): UiApp {
-  const app = buildApp(new UiContext(options));
+  const ctx = new UiContext(options);
+  const app = buildApp(ctx);
   return {
+    close: () => ctx.close(),
     fetch: (request) => app.fetch(request),
     request: async (path, init) => app.request(path, init),
   };

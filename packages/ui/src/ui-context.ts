@@ -1,5 +1,6 @@
 import { type Instance, type LoadedDefinitions, loadDefinitions, UsageError } from '@stepwise/core';
 import { StepMedians } from './views/step-medians.js';
+import { WorkerMonitor } from './views/worker-monitor.js';
 
 /** Redis of the workers and queues: the same URL and key prefix as `stepwise worker --redis --prefix`. */
 export interface UiRedisOptions {
@@ -45,6 +46,7 @@ export class UiContext {
   readonly heartbeatMs: number;
   readonly medians: StepMedians;
   private loaded?: Promise<LoadedDefinitions>;
+  private monitor?: WorkerMonitor;
   private readonly closers = new Set<() => Promise<void>>();
 
   constructor(options: UiOptions) {
@@ -65,6 +67,17 @@ export class UiContext {
   async close(): Promise<void> {
     await Promise.all([...this.closers].map((close) => close().catch(() => {})));
     this.closers.clear();
+  }
+
+  /** The workers page's source, opened on first use; undefined without Redis. */
+  workers(): WorkerMonitor | undefined {
+    if (!this.redis) return undefined;
+    if (!this.monitor) {
+      const monitor = new WorkerMonitor(this.instance, this.redis, this.now);
+      this.monitor = monitor;
+      this.onClose(() => monitor.close());
+    }
+    return this.monitor;
   }
 
   /** Registers something to release on close. */

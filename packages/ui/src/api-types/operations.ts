@@ -88,7 +88,6 @@ export interface QueueCounts {
   prioritized: number;
   active: number;
   delayed: number;
-  paused: number;
   'waiting-children': number;
   completed: number;
   failed: number;
