@@ -11,6 +11,7 @@ import { launchRoutes } from './routes/launch.js';
 import { operationRoutes } from './routes/operations.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { runRoutes } from './routes/runs.js';
+import { streamRoutes } from './routes/stream.js';
 import type { UiContext } from './ui-context.js';
 
 /** Where `npm run build:web` puts the front end: inside the package, so an installed @stepwise/ui serves it. */
@@ -65,6 +66,7 @@ export function buildApp(ctx: UiContext): Hono {
   launchRoutes(app, ctx);
   pipelineRoutes(app, ctx);
   operationRoutes(app, ctx);
+  streamRoutes(app, ctx);
   app.all('/api/*', (c) => {
     const path = new URL(c.req.url).pathname.slice(ctx.basePath.length);
     return c.json({ error: { code: 'NOT_FOUND', message: `no API route ${c.req.method} ${path}` } }, 404);
