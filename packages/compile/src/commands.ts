@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { canonicalJson, UsageError } from '@stepwise/core';
+import { canonicalJson, docsUrl, UsageError } from '@stepwise/core';
 import { type Command, Option } from 'commander';
 import { renderAirflowDag } from './airflow-dag.js';
 import { renderArgoWorkflow } from './argo-workflow.js';
@@ -125,7 +125,7 @@ export function registerCommands(program: Command): void {
       .addOption(new Option('-c, --config <file>', 'run config YAML; repeat to deep-merge several').argParser(collect));
   const airflow = program
     .command('airflow')
-    .description('Airflow: compile a pipeline into a DAG file (see docs/deploy/airflow.md)');
+    .description(`Airflow: compile a pipeline into a DAG file (see ${docsUrl('deploy/airflow.md')})`);
   common(airflow.command('compile').description('write DIR/<dag_id>.py and the compiled plan beside it'))
     .option('-o, --out <dir>', 'directory to write to (e.g. the dags folder)', '.')
     .option('--dag-id <id>', 'the DAG id (default: the pipeline name)')
@@ -142,7 +142,7 @@ export function registerCommands(program: Command): void {
     .action((opts: AirflowCompileOptions) => airflowCompile(opts));
   const argo = program
     .command('argo')
-    .description('Argo Workflows: compile a pipeline into a Workflow (see docs/deploy/argo.md)');
+    .description(`Argo Workflows: compile a pipeline into a Workflow (see ${docsUrl('deploy/argo.md')})`);
   common(argo.command('compile').description('write the Workflow YAML (stdout without -o)'))
     .option('-o, --out <file>', 'file to write the Workflow YAML to')
     .option('--image <image>', 'image with stepwise, the pipeline and its stepwise.yaml')

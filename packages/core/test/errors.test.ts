@@ -3,7 +3,16 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../src/cli/errors.js';
-import { ConfigError, LoadError, StepRefusedError, StepwiseError, TypeCheckError, UsageError } from '../src/index.js';
+import {
+  ConfigError,
+  DOCS_URL,
+  LoadError,
+  StepRefusedError,
+  StepwiseError,
+  TypeCheckError,
+  troubleshootingUrl,
+  UsageError,
+} from '../src/index.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
@@ -89,7 +98,17 @@ describe('docs/errors.md', () => {
     expect(codes.has('USAGE')).toBe(true);
     expect(codes.has('VERSION_SKEW')).toBe(true);
     expect(codes.has('STEP_PROCESS_EXITED')).toBe(true);
-    const missing = [...codes].filter(([code]) => !new RegExp(`^\\|\\s*\`${code}\`\\s*\\|`, 'm').test(docs));
+    const row = (code: string) => new RegExp(`^\\|\\s*(<a id="${code.toLowerCase()}"></a>)?\`${code}\`\\s*\\|`, 'm');
+    const missing = [...codes].filter(([code]) => !row(code).test(docs));
     expect(missing.map(([code, file]) => `${code} (${file})`)).toEqual([]);
+  });
+
+  it('gives every code the anchor troubleshootingUrl links to (messages and help name that URL)', () => {
+    const docs = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
+    const rows = [...docs.matchAll(/^\|\s*(<a id="([a-z0-9_]+)"><\/a>)?`([A-Z][A-Z0-9_]+)`\s*\|/gm)];
+    expect(rows.length).toBeGreaterThan(20);
+    const unanchored = rows.filter((m) => m[2] !== m[3]?.toLowerCase()).map((m) => m[3]);
+    expect(unanchored).toEqual([]);
+    expect(troubleshootingUrl('DEPENDENCY_MISSING')).toBe(`${DOCS_URL}/errors.md#dependency_missing`);
   });
 });

@@ -1,6 +1,8 @@
 export { ConfigError, type ConfigIssue } from './config-error.js';
 export { DecodeError } from './decode-error.js';
 export { DefinitionError } from './definition-error.js';
+export { DependencyMissingError } from './dependency-missing-error.js';
+export { DOCS_URL, docsUrl, troubleshootingUrl } from './docs-url.js';
 export { GraphError } from './graph-error.js';
 export { LoadError } from './load-error.js';
 export { MalformedRunError } from './malformed-run-error.js';

@@ -8,7 +8,8 @@ export interface StepwiseErrorOptions {
 }
 
 /**
- * Base of every error Stepwise raises. `code` is stable and machine-readable (listed in docs/errors.md);
+ * Base of every error Stepwise raises. `code` is stable and machine-readable (each listed, with its cause
+ * and fix, at https://github.com/stepwise/stepwise/blob/main/docs/errors.md);
  * `message` names the offending thing and how to fix it.
  */
 export class StepwiseError extends Error {

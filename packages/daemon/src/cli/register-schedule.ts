@@ -1,3 +1,4 @@
+import { docsUrl } from '@stepwise/core';
 import type { Command } from 'commander';
 import { registerDaemonLoop } from '../loop-registry.js';
 import { schedulerLoop } from '../scheduler/scheduler-loop.js';
@@ -18,7 +19,7 @@ export function registerScheduleCommands(program: Command, act: Act): void {
   registerDaemonLoop(schedulerLoop);
   const schedule = program
     .command('schedule')
-    .description('schedules of a definitions file and their ticks (see docs/scheduler.md)');
+    .description(`schedules of a definitions file and their ticks (see ${docsUrl('scheduler.md')})`);
   schedule
     .command('list')
     .description('name, pipeline, cron, timezone, status, next tick, last tick')

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
+import { OPTIONAL_DEPENDENCIES, requireOptional } from '../../plugins/optional-dependency.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
 import type { Fence, LeaseAnswer, LeaseRequest, RunLease } from '../run-lease.js';
 import {
@@ -70,8 +70,8 @@ export class PostgresRunStorage implements RunStorage {
     this.options = options;
     this.s = `"${this.schema}"`;
     this.schedules = new PostgresScheduleStore(this.s, (w, f) => this.ready().then(() => this.withClient(w, f)));
-    // Loaded with the first PostgreSQL storage, not with the package: most processes never need it (~6 MB RSS).
-    const { Pool } = createRequire(import.meta.url)('pg') as typeof pg;
+    // An optional peer, loaded with the first PostgreSQL storage: most processes never need it (~6 MB RSS).
+    const { Pool } = requireOptional<typeof pg>(OPTIONAL_DEPENDENCIES.postgres);
     this.pool = new Pool({
       connectionString: options.url,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,

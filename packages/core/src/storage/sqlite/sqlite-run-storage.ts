@@ -1,8 +1,9 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { CoordinatorSupersededError, NotFoundError, StepwiseError, StorageError } from '../../errors/index.js';
 import type { StepwiseEvent, StoredEvent } from '../../events/events.js';
+import { OPTIONAL_DEPENDENCIES, requireOptional } from '../../plugins/optional-dependency.js';
 import { collectChunk, encodeChunk, groupByRun } from '../event-chunks.js';
 import {
   decideLease,
@@ -101,9 +102,11 @@ export class SqliteRunStorage implements RunStorage {
         cause: err,
       });
     }
+    // An optional peer, loaded with the first SQLite storage: a PostgreSQL-only install need not compile it.
+    const open = requireOptional<typeof Database>(OPTIONAL_DEPENDENCIES.sqlite);
     let db: Database.Database | undefined;
     try {
-      db = new Database(this.file, { timeout: this.busyTimeoutMs });
+      db = new open(this.file, { timeout: this.busyTimeoutMs });
       switchToWal(db, this.busyTimeoutMs);
       db.pragma('synchronous = NORMAL');
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
