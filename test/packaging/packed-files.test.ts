@@ -21,7 +21,7 @@ const complete: PackedFile[] = [
   { path: 'bin/stepwise.js', text: "await import('../dist/index.js');" },
   { path: 'dist/index.js', text: "export * from './scripts.js';" },
   { path: 'dist/index.d.ts', text: "export * from './scripts.js';" },
-  { path: 'dist/scripts.js', text: 'readFileSync(new URL(`../commands/${name}.lua`, import.meta.url));' },
+  { path: 'dist/scripts.js', text: 'readFileSync(new URL("../commands/" + name + ".lua", import.meta.url));' },
   { path: 'dist/scripts.d.ts', text: 'export {};' },
   { path: 'commands/addJob.lua' },
   { path: 'src/index.ts' },

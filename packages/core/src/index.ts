@@ -17,6 +17,7 @@ export {
   type QueuedRunCoordinatorConfig,
   resolveHome,
   resolveInstanceConfig,
+  runCoordinatorSchema,
   type StorageConfig,
   type TagConcurrencyLimit,
 } from './config/instance-config.js';

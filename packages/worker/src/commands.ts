@@ -38,22 +38,26 @@ export function registerCommands(program: Command): void {
     .description('run steps from Redis queues until SIGTERM (then drain and exit 0)')
     .option('-f, --file <file>', 'the definitions file (.ts or .js) the coordinator runs')
     .option('--runs', "run the coordinators the daemon's queue launcher puts on the runs queue, instead of steps")
-    .option('-q, --queue <name>', 'a queue to serve (repeatable)', collect)
+    .option('-q, --queue <name>', 'a queue to serve; repeatable (default: default)', collect)
     .option('--concurrency <n>', 'steps run at once', positiveInt('--concurrency'), 1)
     .option('--redis <url>', 'Redis URL (default $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix shared with the coordinator', DEFAULT_PREFIX)
     .option('--name <id>', 'worker id shown by `stepwise workers` (default host:pid)')
     .option(
       '--metrics-port <port>',
-      'serve Prometheus /metrics and /healthz on this port',
+      'serve Prometheus /metrics and /healthz on this port (default: none, no server)',
       positiveInt('--metrics-port'),
     )
     .option(
       '--lock-duration <ms>',
-      'ms without a heartbeat before a step is re-run elsewhere',
+      'ms without a heartbeat before a step is re-run elsewhere (default: 30000)',
       positiveInt('--lock-duration'),
     )
-    .option('--drain-timeout <ms>', 'ms running steps get to finish on SIGTERM', positiveInt('--drain-timeout'))
+    .option(
+      '--drain-timeout <ms>',
+      'ms running steps get to finish on SIGTERM (default: 300000)',
+      positiveInt('--drain-timeout'),
+    )
     .action(async (opts) => {
       const logger = pino(
         { name: 'stepwise-worker', level: process.env.STEPWISE_LOG_LEVEL ?? 'info' },

@@ -76,7 +76,8 @@ export interface InstanceConfig {
 const nonEmpty = z.string().min(1, 'must not be empty');
 const positiveInt = z.number().int().positive('must be greater than 0');
 
-const runCoordinatorSchema = z.strictObject({
+/** `runCoordinator` of stepwise.yaml (exported for the generated configuration reference). */
+export const runCoordinatorSchema = z.strictObject({
   queued: nullAsEmpty(
     z.strictObject({
       maxConcurrentRuns: positiveInt.default(10),
