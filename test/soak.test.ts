@@ -1,6 +1,7 @@
 // The short chaos soak of issue 6 (the long one is `npm run soak -- --steps 20000 --seconds 600`): real worker
 // processes, their own Redis and SQLite, worker kills, a worker frozen past its lock, a Redis restart and (when
-// @stepwise/core has resumeRun) a coordinator kill and resume; then every invariant is checked from storage.
+// @stepwise/core has resumeRun) a coordinator frozen while the run is resumed elsewhere, then thawed, and a
+// coordinator kill and resume; then every invariant is checked from storage.
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../scripts/soak/run-soak.js';
 
@@ -35,6 +36,7 @@ describe('chaos soak (short)', () => {
     expect(report.figures.faults['worker-kill'], transcript).toBeGreaterThanOrEqual(3);
     expect(report.figures.faults['worker-freeze'], transcript).toBe(1);
     expect(report.figures.faults['redis-restart'], transcript).toBe(1);
+    expect(report.figures.faults['coordinator-freeze'], transcript).toBe(1);
     expect(report.figures.stepsSucceeded, transcript).toBeGreaterThanOrEqual(800);
     expect(report.passed, transcript).toBe(true);
   });

@@ -27,6 +27,16 @@ export interface RunEnd {
   counts?: Record<string, number>;
 }
 
+/** A coordinator the soak froze past its lease while a successor took the run, then thawed (fault-injector.ts). */
+export interface FrozenCoordinator {
+  runId: string;
+  pid: number;
+  /** What it reported once thawed (its executePipeline's status: SUPERSEDED), if anything. */
+  reported?: string;
+  /** Its exit code, or undefined when it had not exited 30 s after the thaw. */
+  exitCode?: number | null;
+}
+
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export class CoordinatorRun {
@@ -39,6 +49,7 @@ export class CoordinatorRun {
   private reject!: (error: Error) => void;
   private readonly log: WriteStream;
   private tail = '';
+  private readonly staleReports = new Map<ChildProcess, string>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.done = new Promise<RunEnd>((resolve, reject) => {
@@ -86,6 +97,11 @@ export class CoordinatorRun {
           status?: string;
           counts?: Record<string, number>;
         };
+        // A superseded (thawed) coordinator's report is not the run's end.
+        if (this.child !== child) {
+          this.staleReports.set(child, String(message.status ?? message.event));
+          continue;
+        }
         if (message.event === 'done') {
           reported = true;
           this.resolve({ status: String(message.status), counts: message.counts });
@@ -121,6 +137,31 @@ export class CoordinatorRun {
     this.killing = false;
     this.restarts++;
     this.start(true);
+  }
+
+  /**
+   * SIGSTOPs the coordinator, waits `freezeMs`, starts one that resumes the run, waits until `taken()` (the successor
+   * holds the lease) and SIGCONTs the frozen one, which must find itself superseded and exit.
+   */
+  async freezeAndResume(freezeMs: number, taken: () => Promise<boolean>): Promise<FrozenCoordinator | undefined> {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return undefined;
+    const frozen: FrozenCoordinator = { runId: this.runId, pid: child.pid };
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, freezeMs));
+    this.restarts++;
+    this.start(true);
+    for (const until = Date.now() + 30_000; Date.now() < until && !(await taken().catch(() => false)); ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGCONT');
+    const code = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000))]);
+    if (code !== 'running') frozen.exitCode = code;
+    else child.kill('SIGKILL');
+    const reported = this.staleReports.get(child);
+    if (reported !== undefined) frozen.reported = reported;
+    return frozen;
   }
 
   /** Kills whatever coordinator is running (a stuck run's, at the end of the soak). */

@@ -1,11 +1,13 @@
 /**
  * The soak's chaos: SIGKILLs a random worker every few seconds (the pool starts a replacement at once), and, once
  * each as the first runs pass set fractions of their steps, SIGSTOPs a worker past its lock time and SIGCONTs
- * it, restarts Redis gracefully (AOF on), and SIGKILLs the coordinator and starts one that resumes the run.
+ * it, restarts Redis gracefully (AOF on), SIGSTOPs the coordinator while one that resumes the run takes its lease and
+ * then SIGCONTs it (it must find itself superseded and exit), and SIGKILLs the coordinator and starts one that
+ * resumes the run.
  * One-time faults run one after another, never overlapping; worker kills go on throughout.
  */
 import type { RedisServer } from '@stepwise/testing';
-import type { CoordinatorRun } from './coordinator-process.js';
+import type { CoordinatorRun, FrozenCoordinator } from './coordinator-process.js';
 import { intBetween } from './rng.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -22,9 +24,16 @@ export interface FaultPlan {
   coordinatorKill: boolean;
   /** How long the run has no coordinator. */
   coordinatorDownMs: number;
+  /** Freeze the coordinator once, resume the run elsewhere, thaw it. */
+  coordinatorFreeze: boolean;
 }
 
-export type FaultKind = 'worker-kill' | 'worker-freeze' | 'redis-restart' | 'coordinator-restart';
+export type FaultKind =
+  | 'worker-kill'
+  | 'worker-freeze'
+  | 'redis-restart'
+  | 'coordinator-freeze'
+  | 'coordinator-restart';
 
 interface OneTimeFault {
   kind: Exclude<FaultKind, 'worker-kill'>;
@@ -40,6 +49,8 @@ export interface FaultTargets {
   coordinator: () => CoordinatorRun | undefined;
   /** Step jobs waiting in the queue (dispatched, not yet taken by a worker). */
   waitingJobs: () => Promise<number>;
+  /** The epoch of a run's coordinator lease (0: none). */
+  leaseEpoch: (runId: string) => Promise<number>;
 }
 
 export class FaultInjector {
@@ -48,8 +59,11 @@ export class FaultInjector {
     'worker-kill': 0,
     'worker-freeze': 0,
     'redis-restart': 0,
+    'coordinator-freeze': 0,
     'coordinator-restart': 0,
   };
+  /** The coordinators frozen and thawed, for the 'frozen-coordinator-fenced' invariant. */
+  readonly frozenCoordinators: FrozenCoordinator[] = [];
   /** Faults that threw (e.g. Redis did not come back): each is a soak failure. */
   readonly errors: string[] = [];
   private readonly oneTime: OneTimeFault[] = [];
@@ -66,6 +80,7 @@ export class FaultInjector {
   ) {
     if (plan.freezes >= 1) this.oneTime.push({ kind: 'worker-freeze', at: 0.15, fired: false });
     if (plan.redisRestart) this.oneTime.push({ kind: 'redis-restart', at: 0.35, fired: false });
+    if (plan.coordinatorFreeze) this.oneTime.push({ kind: 'coordinator-freeze', at: 0.45, fired: false });
     if (plan.coordinatorKill) this.oneTime.push({ kind: 'coordinator-restart', at: 0.55, fired: false });
     if (plan.freezes >= 2) this.oneTime.push({ kind: 'worker-freeze', at: 0.75, fired: false });
   }
@@ -81,6 +96,7 @@ export class FaultInjector {
       'worker-kill': this.plan.killEveryMs > 0 ? 1 : 0,
       'worker-freeze': 0,
       'redis-restart': 0,
+      'coordinator-freeze': 0,
       'coordinator-restart': 0,
     };
     for (const f of this.oneTime) planned[f.kind]++;
@@ -160,6 +176,22 @@ export class FaultInjector {
         const started = Date.now();
         await this.targets.redis.restart({ downMs: this.plan.redisDownMs });
         this.record('redis-restart', `graceful restart, down ${Date.now() - started} ms`);
+        return;
+      }
+      case 'coordinator-freeze': {
+        const run = this.targets.coordinator();
+        if (!run) throw new Error('no run in progress to freeze the coordinator of');
+        const epoch = await this.targets.leaseEpoch(run.runId);
+        const frozen = await run.freezeAndResume(
+          this.plan.coordinatorDownMs,
+          async () => (await this.targets.leaseEpoch(run.runId)) > epoch,
+        );
+        if (!frozen) throw new Error('the coordinator had exited: nothing to freeze');
+        this.frozenCoordinators.push(frozen);
+        this.record(
+          'coordinator-freeze',
+          `SIGSTOP coordinator (pid ${frozen.pid}) of run ${run.runId} for ${this.plan.coordinatorDownMs} ms, resumed as pid ${run.pid}, then SIGCONT: it reported ${frozen.reported ?? 'nothing'} and exited ${frozen.exitCode ?? 'not at all'}`,
+        );
         return;
       }
       case 'coordinator-restart': {

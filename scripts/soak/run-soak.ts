@@ -16,6 +16,7 @@ import { Queue } from 'bullmq';
 import { checkRun, defineInvariants, type RunFigures } from './checker.js';
 import { CoordinatorRun } from './coordinator-process.js';
 import { FaultInjector, type FaultKind } from './fault-injector.js';
+import { checkFrozenCoordinators, defineFrozenCoordinatorInvariant } from './frozen-coordinator.js';
 import { buildSoakGraph } from './graph.js';
 import { formatInvariants, type InvariantResult, Invariants } from './invariants.js';
 import { SEED_ENV, STEPS_ENV } from './pipeline.js';
@@ -190,11 +191,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       redisDownMs: options.redisDownMs ?? 1_000,
       coordinatorKill,
       coordinatorDownMs: options.coordinatorDownMs ?? 2_000,
+      // Needs a resume as the kill does.
+      coordinatorFreeze: coordinatorKill,
     },
     {
       pool,
       redis,
       coordinator: () => current,
+      leaseEpoch: async (runId) => (await instance.storage.getLease(runId))?.epoch ?? 0,
       waitingJobs: () => {
         jobsConnection ??= createRedis({ url: redis.url, name: 'soak-faults' });
         jobs ??= new Queue('default', { connection: jobsConnection, prefix });
@@ -297,6 +301,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   invariants.define('workers-survived', 'no worker that had started died on its own (only the soak kills workers)');
   const perRun: RunFigures[] = [];
   for (const runId of runIds) perRun.push(await checkRun(instance, instance.io, graph, runId, invariants));
+  if (coordinatorKill) defineFrozenCoordinatorInvariant(invariants);
+  await checkFrozenCoordinators(instance, injector.frozenCoordinators, invariants);
   const planned = injector.planned;
   for (const kind of Object.keys(planned) as FaultKind[]) {
     if (planned[kind] === 0) continue;
@@ -367,7 +373,7 @@ function summaryLines(f: SoakFigures, passed: boolean): string[] {
   const startFailures = f.unexpectedWorkerExits.length - crashes;
   const lines = [
     `soak ${passed ? 'PASSED' : 'FAILED'}: ${f.runs} run(s) of ${n(f.stepsPerRun)} steps, ${n(f.stepsSucceeded)} steps succeeded in ${(f.wallMs / 1000).toFixed(1)} s (${f.stepsPerSecond.toFixed(1)} steps/s)`,
-    `faults: ${f.faults['worker-kill']} worker kills, ${f.faults['worker-freeze']} worker freezes, ${f.faults['redis-restart']} Redis restarts, ${f.faults['coordinator-restart']} coordinator restarts (coordinator kill: ${f.coordinatorKill})`,
+    `faults: ${f.faults['worker-kill']} worker kills, ${f.faults['worker-freeze']} worker freezes, ${f.faults['redis-restart']} Redis restarts, ${f.faults['coordinator-freeze']} coordinator freezes, ${f.faults['coordinator-restart']} coordinator restarts (coordinator kill: ${f.coordinatorKill})`,
     `attempts: ${n(f.stepsWithRetries)} steps ran more than once (max attempt ${f.maxAttempt}); ${n(f.staleEvents)} stale-attempt events recorded (${n(f.staleSuccesses)} STEP_SUCCESS) and ignored; ${n(f.outputsFromLaterAttempt)} outputs from a later attempt than the applied one; ${n(f.events)} events stored`,
     `engine events: ${
       Object.entries(f.engineEvents)
