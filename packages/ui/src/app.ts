@@ -7,12 +7,14 @@ import type { HealthResponse, MetaResponse } from './api-types.js';
 import { errorAnswer } from './http/respond.js';
 import { securityMiddleware } from './http/security.js';
 import { eventRoutes } from './routes/events.js';
+import { graphRoutes } from './routes/graphs.js';
 import { launchRoutes } from './routes/launch.js';
 import { operationRoutes } from './routes/operations.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import type { UiContext } from './ui-context.js';
+import { GraphCache } from './views/graph-layout.js';
 
 /** Where `npm run build:web` puts the front end: inside the package, so an installed @stepwise/ui serves it. */
 export const WEB_ROOT = fileURLToPath(new URL('../dist/web/', import.meta.url));
@@ -67,6 +69,7 @@ export function buildApp(ctx: UiContext): Hono {
   pipelineRoutes(app, ctx);
   operationRoutes(app, ctx);
   streamRoutes(app, ctx);
+  graphRoutes(app, ctx, new GraphCache());
   app.all('/api/*', (c) => {
     const path = new URL(c.req.url).pathname.slice(ctx.basePath.length);
     return c.json({ error: { code: 'NOT_FOUND', message: `no API route ${c.req.method} ${path}` } }, 404);
