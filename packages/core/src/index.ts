@@ -97,7 +97,8 @@ export { RunDriver, type RunDriverOptions, type RunOutcome, type RunResultStatus
 export type { RunHandle } from './execution/run-handle.js';
 export { type ExecutePlanOptions, executePlan } from './execution/run-lifecycle.js';
 export type { RunResult } from './execution/run-result.js';
-export { RunState } from './execution/run-state.js';
+export { isStepLifecycle, RunState } from './execution/run-state.js';
+export { recordAsStale, STALE_EVENT, staleOriginal } from './execution/stale-event.js';
 export {
   hasProduced,
   isTerminal,

@@ -75,6 +75,8 @@ export interface DispatchOptions {
   onAddFailed: (jobs: PendingJob[], error: unknown) => void;
   /** Jobs added to BullMQ, for QueueExecutor.stats. */
   onAdded?: (count: number) => void;
+  /** The jobs are in BullMQ (their add returned). */
+  onQueued?: (jobs: PendingJob[]) => void;
   /**
    * Asked before each flush: false drops its jobs (a newer coordinator has the run: see claim-epoch.lua). Rejects:
    * the jobs could not be added.
@@ -143,6 +145,7 @@ export class Dispatcher {
           if (!(await admitted)) return;
           this.options.onAdded?.(bundles.length);
           await addStepJobs(this.queue(name), bundles);
+          this.options.onQueued?.(bundles);
         } catch (error) {
           this.options.onAddFailed(bundles, error);
         }
@@ -151,6 +154,11 @@ export class Dispatcher {
     // Flushes overlap: a big first flush must not hold back the chain steps that become ready meanwhile.
     this.flushes.add(flushed);
     void flushed.finally(() => this.flushes.delete(flushed));
+  }
+
+  /** The Redis key of a job's hash (what watch-run.lua checks). */
+  jobKey(queue: string, jobId: string): string {
+    return this.queue(queue).toKey(jobId);
   }
 
   /** Whether the job may still run its steps (BullMQ has it, or its state could not be read). */

@@ -13,6 +13,11 @@ export interface InFlight {
   warnedNoWorker?: boolean;
   /** A member of another step's job (its chain or its peers): `jobId` is its lead's job. */
   member?: boolean;
+  /**
+   * Set once its job is in BullMQ (the add returned): when LostJobs last checked that job. Until then there is
+   * nothing to check.
+   */
+  checkedAt?: number;
   /** Counted in its queue's backlog (see InFlightSteps.backlog). */
   counted?: boolean;
 }
@@ -66,6 +71,17 @@ export class InFlightSteps {
     if (!entry) return;
     this.uncount(entry);
     this.byKey.delete(key);
+  }
+
+  /** The steps in flight grouped by job (a lead and its members share one). */
+  byJob(): Map<string, InFlight[]> {
+    const jobs = new Map<string, InFlight[]>();
+    for (const f of this.byKey.values()) {
+      const steps = jobs.get(f.jobId);
+      if (steps) steps.push(f);
+      else jobs.set(f.jobId, [f]);
+    }
+    return jobs;
   }
 
   /** Steps of this run enqueued on `queue` (as leads or members) and not started yet. */

@@ -25,6 +25,11 @@ export class RedisKeys {
     return `${this.prefix}:run:${runId}:succeeded`;
   }
 
+  /** Kept by the run's watchdog while the run goes on: gone means Redis lost the run's data (watch-run.lua). */
+  runWatch(runId: string): string {
+    return `${this.prefix}:run:${runId}:watch`;
+  }
+
   /** Pub/sub channel announcing canceled runs, so workers abort their running steps. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

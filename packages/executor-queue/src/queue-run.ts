@@ -13,6 +13,7 @@ import {
 } from '@stepwise/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { applyBundles } from './bundle-jobs.js';
 import { planBundles } from './bundle-policy.js';
 import { Chains } from './chains.js';
 import { Dispatcher, isQueueName, jobIdOf, type PendingJob } from './dispatch.js';
@@ -21,6 +22,8 @@ import { EventConsumer } from './event-consumer.js';
 import { type InFlight, InFlightSteps } from './in-flight.js';
 import { InlineValues, inlinedProducers } from './inline-values.js';
 import { RedisKeys } from './keys.js';
+import { LostJobs } from './lost-jobs.js';
+import { lostStepEvents, workerLostEvent } from './lost-step.js';
 import { OpDurations } from './op-durations.js';
 import type { ResolvedQueueOptions } from './options.js';
 import { announceCanceled, deleteRunEvents } from './scripts.js';
@@ -81,6 +84,7 @@ export class QueueRun implements StepLauncher {
   private readonly dispatcher: Dispatcher;
   private readonly consumer: EventConsumer;
   private readonly watchdog: Watchdog;
+  private readonly lostJobs: LostJobs;
   private readonly fence: DispatchFence;
   private closed = false;
   private aborting?: Promise<void>;
@@ -115,6 +119,7 @@ export class QueueRun implements StepLauncher {
       onAdded: (count) => {
         run.stats.jobsAdded += count;
       },
+      onQueued: (jobs) => this.lostJobs.queued(jobs, this.now()),
       admit: () => this.fence.admit(),
     });
     this.consumer = new EventConsumer({
@@ -128,6 +133,22 @@ export class QueueRun implements StepLauncher {
       },
       onEvent: (event) => this.onEvent(event),
     });
+    this.lostJobs = new LostJobs({
+      inFlight: this.inFlight,
+      redis: commands,
+      keys: this.keys,
+      runId: ctx.runId,
+      jobKey: (queue, jobId) => this.dispatcher.jobKey(queue, jobId),
+      position: () => this.consumer.position,
+      everyMs: options.lockDurationMs,
+      lose: (f, vanished) => this.lose(f, vanished),
+      relaunch: (f) => {
+        // Its lead's job ended without running it: it goes in a job of its own.
+        this.inFlight.delete(f.task.key);
+        this.members.delete(f.task.key);
+        this.launch(f.task, f.attempt, 0);
+      },
+    });
     this.watchdog = new Watchdog({
       inFlight: this.inFlight,
       options,
@@ -135,12 +156,7 @@ export class QueueRun implements StepLauncher {
       slots: this.slots,
       now: this.now,
       logger: this.logger,
-      relaunch: (f) => {
-        // Its lead's job ended without running it: it goes in a job of its own.
-        this.inFlight.delete(f.task.key);
-        this.members.delete(f.task.key);
-        this.launch(f.task, f.attempt, 0);
-      },
+      lostJobs: this.lostJobs,
       failStep: (key, attempt, error, message) => this.failStep(key, attempt, error, message),
       engineEvent: (kind, message, details, stepKey) => this.engineEvent(kind, message, details, stepKey),
     });
@@ -162,6 +178,7 @@ export class QueueRun implements StepLauncher {
     await Promise.all([
       this.slots.refresh().catch(() => {}),
       this.dispatcher.ready(this.runQueues),
+      this.lostJobs.mark(),
       resuming ? undefined : this.consumer.catchUp(),
     ]);
     if (resuming) {
@@ -195,6 +212,14 @@ export class QueueRun implements StepLauncher {
     this.emit(makeEvent('STEP_FAILURE', this.ctx.runId, { error }, meta));
   }
 
+  /** A step whose job is gone and whose outcome never came (LostJobs): it ends, or retries per its policy. */
+  private lose(entry: InFlight, vanished: boolean): void {
+    this.inFlight.delete(entry.task.key);
+    this.members.delete(entry.task.key);
+    const policy = entry.task.retry ?? this.ctx.pipeline.nodes.get(entry.task.planKey)?.op.retry;
+    for (const event of lostStepEvents(this.ctx.runId, entry, policy, vanished)) this.emit(event);
+  }
+
   private onEvent(event: StepwiseEvent): void {
     const { inFlight } = this;
     let entry = event.stepKey === undefined ? undefined : inFlight.get(event.stepKey);
@@ -202,7 +227,7 @@ export class QueueRun implements StepLauncher {
     if (!entry && member && event.type === 'STEP_START' && event.attempt !== undefined) {
       // A chain member started before the coordinator saw it ready.
       const now = this.now();
-      entry = { ...member, attempt: event.attempt, enqueuedAt: now, lastEventAt: now, member: true };
+      entry = { ...member, attempt: event.attempt, enqueuedAt: now, lastEventAt: now, member: true, checkedAt: now };
       inFlight.set(entry);
     }
     if (entry && event.attempt !== undefined && event.attempt >= entry.attempt) {
@@ -212,12 +237,7 @@ export class QueueRun implements StepLauncher {
         this.inlineValues.dropOlderThan(entry.task.key, event.attempt);
         if (event.attempt > entry.attempt) {
           // BullMQ found the job stalled and handed it to another worker: the first one is gone.
-          this.engineEvent(
-            'worker_lost',
-            `worker ${entry.workerId ?? '(unknown)'} was lost while running step '${entry.task.key}' (attempt ${entry.attempt}); it runs again as attempt ${event.attempt} on ${event.workerId ?? 'another worker'}`,
-            { lostWorker: entry.workerId ?? null, attempt: entry.attempt, newAttempt: event.attempt },
-            entry.task.key,
-          );
+          this.emit(workerLostEvent(this.ctx.runId, entry, event.attempt, event.workerId));
           entry.attempt = event.attempt;
         }
         inFlight.started(entry, this.now());
@@ -245,29 +265,16 @@ export class QueueRun implements StepLauncher {
       quickMeanMs: (op) => this.durations.quickMeanMs(op),
     });
     if (bundles.length === 0) return jobs;
-    const peers = new Set<PendingJob>();
-    for (const [leadIndex, ...peerIndexes] of bundles) {
-      const lead = jobs[leadIndex as number] as PendingJob;
-      const jobId = jobIdOf(this.ctx.runId, lead.data.task.key, lead.data.attempt);
-      const inline = { ...lead.data.inline };
-      const tasks: StepTask[] = [];
-      for (const i of peerIndexes) {
-        const peer = jobs[i] as PendingJob;
-        peers.add(peer);
-        tasks.push(peer.data.task);
-        Object.assign(inline, peer.data.inline);
-        const entry = this.inFlight.get(peer.data.task.key);
-        if (entry) {
-          entry.jobId = jobId;
-          entry.member = true;
-        }
-        this.members.set(peer.data.task.key, { task: peer.data.task, jobId, queue });
+    const left = applyBundles(this.ctx.runId, jobs, bundles, (task, jobId) => {
+      const entry = this.inFlight.get(task.key);
+      if (entry) {
+        entry.jobId = jobId;
+        entry.member = true;
       }
-      lead.data.peers = tasks;
-      if (Object.keys(inline).length > 0) lead.data.inline = inline;
-    }
-    this.run.stats.bundledSteps += peers.size;
-    return jobs.filter((j) => !peers.has(j));
+      this.members.set(task.key, { task, jobId, queue });
+    });
+    this.run.stats.bundledSteps += jobs.length - left.length;
+    return left;
   }
 
   launch(task: StepTask, attempt: number, delayMs: number, adoptStarted = false): void {
@@ -296,6 +303,7 @@ export class QueueRun implements StepLauncher {
           enqueuedAt: now,
           lastEventAt: now,
           member: true,
+          checkedAt: now,
           ...started,
         });
       }
@@ -313,7 +321,7 @@ export class QueueRun implements StepLauncher {
       attempt,
       enqueuedAt,
       lastEventAt: enqueuedAt,
-      ...(adoptStarted ? { startedAt: now } : {}),
+      ...(adoptStarted ? { startedAt: now, checkedAt: now } : {}),
     });
     // A started step of a previous coordinator is watched, not enqueued again: its job is still there (or
     // finished, its events on the stream); the watchdog reports it lost if neither.
@@ -352,13 +360,7 @@ export class QueueRun implements StepLauncher {
     await announceCanceled(this.run.commands, this.keys, this.ctx.runId, reason);
     await this.dispatcher.flushing();
     // One removal per job; the members of a removed job are canceled with their lead.
-    const jobs = new Map<string, InFlight[]>();
-    for (const f of this.inFlight.values()) {
-      const steps = jobs.get(f.jobId);
-      if (steps) steps.push(f);
-      else jobs.set(f.jobId, [f]);
-    }
-    for (const [jobId, steps] of jobs) {
+    for (const [jobId, steps] of this.inFlight.byJob()) {
       const removed = await this.dispatcher.remove((steps[0] as InFlight).queue, jobId);
       if (removed !== 1) continue;
       for (const f of steps) {

@@ -102,7 +102,7 @@ export async function succeededOf(
 
 /** Deletes a run's event stream (once its coordinator has read it to the end). */
 export async function deleteRunEvents(redis: Redis, keys: RedisKeys, runId: string): Promise<void> {
-  await redis.del(keys.runEvents(runId), keys.runSucceeded(runId));
+  await redis.del(keys.runEvents(runId), keys.runSucceeded(runId), keys.runWatch(runId));
 }
 
 /** Keeps a malformed job or stream entry for inspection: `fields` are name/value pairs. */
@@ -183,6 +183,40 @@ export async function claimEpoch(redis: Redis, keys: RedisKeys, runId: string, e
   return Number(await commander[CLAIM_EPOCH](keys.runEpoch(runId), epoch, EPOCH_TTL_SECONDS));
 }
 
+/** How long a run's watch mark outlives the watchdog's last tick, in seconds. */
+const WATCH_TTL_SECONDS = 7 * 86_400;
+
+const WATCH_RUN = 'stepwiseWatchRun';
+
+/** What watch-run.lua saw in one call. */
+export interface RunWatch {
+  /** The run's watch mark was there (false: Redis lost the run's data, or this is the first call). */
+  marked: boolean;
+  /** The id of the run stream's last entry, or '' when the stream does not exist. */
+  lastStreamId: string;
+  /** Per job key asked, whether it exists. */
+  exists: boolean[];
+}
+
+/** One atomic read of the run's watch mark (set again), its stream's end and which of `jobKeys` exist. */
+export async function watchRun(
+  redis: Redis,
+  keys: RedisKeys,
+  runId: string,
+  jobKeys: readonly string[],
+): Promise<RunWatch> {
+  const commander = defineScripts(redis) as unknown as Record<typeof WATCH_RUN, (...args: Arg[]) => Promise<unknown>>;
+  const reply = (await commander[WATCH_RUN](
+    2 + jobKeys.length,
+    keys.runWatch(runId),
+    keys.runEvents(runId),
+    ...jobKeys,
+    WATCH_TTL_SECONDS,
+  )) as [number, string, ...number[]];
+  const [marked, lastStreamId, ...flags] = reply;
+  return { marked: marked === 1, lastStreamId: String(lastStreamId), exists: flags.map((f) => f === 1) };
+}
+
 /** The ioredis command of store-if-newest.lua: EVALSHA once the script is on the connection, not its text each time. */
 const STORE_IF_NEWEST = 'stepwiseStoreIfNewest';
 
@@ -196,6 +230,7 @@ export function defineScripts(redis: Redis): Redis {
   // The number of keys varies (two per value): each call gives it.
   if (!(STORE_IF_NEWEST in redis)) redis.defineCommand(STORE_IF_NEWEST, { lua: lua('store-if-newest') });
   if (!(CLAIM_EPOCH in redis)) redis.defineCommand(CLAIM_EPOCH, { lua: lua('claim-epoch'), numberOfKeys: 1 });
+  if (!(WATCH_RUN in redis)) redis.defineCommand(WATCH_RUN, { lua: lua('watch-run') });
   return redis;
 }
 

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { Dispatcher, jobIdOf } from '../src/dispatch.js';
 import { type InFlight, InFlightSteps } from '../src/in-flight.js';
 import { RedisKeys } from '../src/keys.js';
+import { LostJobs } from '../src/lost-jobs.js';
 import { Watchdog } from '../src/watchdog.js';
 import { WIRE_VERSION } from '../src/wire.js';
 import { WorkerSlots } from '../src/worker-slots.js';
@@ -34,7 +35,29 @@ let clock: number;
 let failures: Array<{ stepKey: string; error: SerializedError }>;
 let engineEvents: Array<{ kind: string; stepKey: string }>;
 let relaunched: string[];
+let lost: Array<{ stepKey: string; vanished: boolean }>;
 let inFlight: InFlightSteps;
+let position: string;
+
+function lostJobs(): LostJobs {
+  return new LostJobs({
+    inFlight,
+    redis: commands,
+    keys: new RedisKeys(prefix),
+    runId: RUN,
+    jobKey: (queue, jobId) => dispatcher.jobKey(queue, jobId),
+    position: () => position,
+    everyMs: LOCK_MS,
+    lose: (f, vanished) => {
+      inFlight.delete(f.task.key);
+      lost.push({ stepKey: f.task.key, vanished });
+    },
+    relaunch: (f) => {
+      inFlight.delete(f.task.key);
+      relaunched.push(f.task.key);
+    },
+  });
+}
 
 function watchdog(options: { queueTimeoutMs?: number; noWorkerGraceMs?: number } = {}): Watchdog {
   const now = () => clock;
@@ -51,7 +74,7 @@ function watchdog(options: { queueTimeoutMs?: number; noWorkerGraceMs?: number }
     slots: new WorkerSlots(commands, keys, new Set(['q']), now),
     now,
     logger: pino({ level: 'silent' }),
-    relaunch: (f) => relaunched.push(f.task.key),
+    lostJobs: lostJobs(),
     failStep: (stepKey, _attempt, error) => {
       inFlight.delete(stepKey);
       failures.push({ stepKey, error });
@@ -80,6 +103,8 @@ beforeEach(() => {
   failures = [];
   engineEvents = [];
   relaunched = [];
+  lost = [];
+  position = '0';
   inFlight = new InFlightSteps();
   dispatcher = new Dispatcher({
     connection,
@@ -100,22 +125,6 @@ afterEach(async () => {
 });
 
 describe('Watchdog', () => {
-  it('fails a started step silent for three lock durations whose job is gone, not sooner', async () => {
-    const gone = entry('gone', { startedAt: clock });
-    inFlight.set(gone);
-    const check = watchdog();
-    clock += 3 * LOCK_MS - 1;
-    await check.check();
-    expect(failures).toEqual([]);
-    clock += 1;
-    await check.check();
-    expect(engineEvents).toEqual([{ kind: 'step_lost', stepKey: 'gone' }]);
-    expect(failures.map((f) => [f.stepKey, f.error.code, f.error.name])).toEqual([
-      ['gone', 'STEP_LOST', 'StepLostError'],
-    ]);
-    expect(failures[0]?.error.message).toMatch(/gone from Redis/);
-  });
-
   it('times out a step no worker took: removes its job, fails it and the members of that job', async () => {
     const peer = task('peer');
     dispatcher.submit({
@@ -153,13 +162,82 @@ describe('Watchdog', () => {
     ]);
     expect((await dispatcher.stillThere('q', jobId)).state).toBe('unknown');
   });
+});
 
-  it("relaunches a member whose lead's job ended without running it", async () => {
-    inFlight.set(entry('member', { jobId: jobIdOf(RUN, 'ended-lead', 1), member: true }));
-    const check = watchdog();
-    clock += 3 * LOCK_MS;
-    await check.check();
+/** Adds the job of `key` (attempt 1) to queue 'q', as the coordinator would. */
+async function addJob(key: string): Promise<void> {
+  dispatcher.submit({
+    queue: 'q',
+    delayMs: 0,
+    data: {
+      v: WIRE_VERSION,
+      runId: RUN,
+      pipeline: 'p',
+      fingerprint: 'f',
+      attempt: 1,
+      task: task(key),
+      resources: {},
+      io: { kind: 'redis' },
+    },
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  await dispatcher.flushing();
+}
+
+describe('LostJobs', () => {
+  it('a step whose job is gone is lost once its check is due and the stream is read to where it ended', async () => {
+    const check = lostJobs();
+    await check.mark();
+    await addJob('there');
+    inFlight.set(entry('gone', { startedAt: clock, checkedAt: clock }));
+    inFlight.set(entry('there', { checkedAt: clock }));
+    // Not checked yet: its add has not returned.
+    inFlight.set(entry('adding'));
+    const last = String(await commands.xadd(new RedisKeys(prefix).runEvents(RUN), '*', 'e', 'x'));
+    clock += LOCK_MS - 1;
+    await check.check(clock);
+    expect(lost).toEqual([]);
+    clock += 1;
+    // Its job is missing, but its events may be on the stream the coordinator has not read yet.
+    await check.check(clock);
+    expect(lost).toEqual([]);
+    position = last;
+    await check.check(clock);
+    expect(lost).toEqual([{ stepKey: 'gone', vanished: false }]);
+    expect([...inFlight.values()].map((f) => f.task.key).sort()).toEqual(['adding', 'there']);
+  });
+
+  it("checks every job at once when the run's watch mark is gone (Redis lost its data)", async () => {
+    const check = lostJobs();
+    await check.mark();
+    inFlight.set(entry('running', { startedAt: clock, checkedAt: clock }));
+    inFlight.set(entry('waiting', { checkedAt: clock }));
+    inFlight.set(entry('member', { jobId: jobIdOf(RUN, 'running', 1), member: true, checkedAt: clock }));
+    await check.check(clock);
+    expect(lost).toEqual([]);
+    // As FLUSHDB would (the Redis is shared: only this run's mark goes; none of these jobs was ever added).
+    await commands.del(new RedisKeys(prefix).runWatch(RUN));
+    clock += 1;
+    await check.check(clock);
+    expect(lost.sort((a, b) => a.stepKey.localeCompare(b.stepKey))).toEqual([
+      { stepKey: 'member', vanished: true },
+      { stepKey: 'running', vanished: true },
+      { stepKey: 'waiting', vanished: true },
+    ]);
+    expect(relaunched).toEqual([]);
+  });
+
+  it("relaunches a member whose lead's job ended without running it, unless it went in a job of its own", async () => {
+    const check = lostJobs();
+    await check.mark();
+    // A draining worker handed this one over as a job of its own.
+    await addJob('handed');
+    const lead = jobIdOf(RUN, 'ended-lead', 1);
+    inFlight.set(entry('member', { jobId: lead, member: true, checkedAt: clock }));
+    inFlight.set(entry('handed', { jobId: lead, member: true, checkedAt: clock }));
+    clock += LOCK_MS;
+    await check.check(clock);
     expect(relaunched).toEqual(['member']);
-    expect(failures).toEqual([]);
+    expect(lost).toEqual([]);
   });
 });

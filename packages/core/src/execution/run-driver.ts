@@ -5,7 +5,8 @@ import type { Instance } from '../instance/instance.js';
 import type { IOManager } from '../io/io-manager.js';
 import type { ExecutionPlan, StepTask } from '../plan/plan.js';
 import type { Executor, StepLauncher } from './executor.js';
-import { RunState } from './run-state.js';
+import { isStepLifecycle, RunState } from './run-state.js';
+import { recordAsStale, staleOriginal } from './stale-event.js';
 import { isTerminal, type StepNode } from './step-node.js';
 
 export type RunOutcome = 'SUCCESS' | 'FAILURE' | 'CANCELED';
@@ -71,7 +72,9 @@ export class RunDriver {
     });
     const resuming = options.storedEvents !== undefined;
     if (resuming) {
-      for (const e of options.storedEvents ?? []) if (e.stepKey !== undefined) this.known.add(signature(e));
+      for (const e of options.storedEvents ?? []) {
+        if (e.stepKey !== undefined) this.known.add(signature(staleOriginal(e) ?? e));
+      }
       this.emit(
         'ENGINE_EVENT',
         { kind: 'resumed', details: { storedEvents: options.storedEvents?.length ?? 0 } },
@@ -191,7 +194,9 @@ export class RunDriver {
     if (this.superseded) return;
     if (this.known.size > 0 && event.stepKey !== undefined && this.known.delete(signature(event))) return;
     const applied = this.state.apply(event);
-    this.options.sink(event);
+    // A late event of an attempt that is over is kept, as what it is: the log never says a step both failed and
+    // succeeded, nor holds a success the run did not apply.
+    this.options.sink(!applied && event.stepKey !== undefined && isStepLifecycle(event) ? recordAsStale(event) : event);
     if (!applied || event.stepKey === undefined) return;
     const node = this.state.steps.get(event.stepKey);
     if (!node) return;

@@ -3,6 +3,11 @@ import type { ExecutionPlan, PlanStep, StepTask } from '../plan/plan.js';
 import { evaluateStep, type RunGraph } from './step-inputs.js';
 import { addDependent, hasProduced, isTerminal, producedOutput, type StepNode, type StepStatus } from './step-node.js';
 
+/** The events that move a step through its attempt (STEP_*): those of an attempt that is over are stale. */
+export function isStepLifecycle(event: StepwiseEvent): boolean {
+  return event.type.startsWith('STEP_');
+}
+
 /**
  * The state of one run, driven only by its events: which steps are ready, skipped, running or done.
  * Every executor drives one; replaying a stored event log rebuilds it (coordinator recovery).
@@ -84,6 +89,9 @@ export class RunState implements RunGraph {
     const attempt = event.attempt ?? node.attempt;
     if (attempt < node.attempt) return false;
     if (isTerminal(node.status)) return event.type === 'LOG' || event.type === 'MATERIALIZATION';
+    // An attempt that ended with STEP_UP_FOR_RETRY is over (it may have been declared lost): what it sends later
+    // is stale, until the next attempt's events arrive.
+    if (node.status === 'UP_FOR_RETRY' && attempt === node.attempt && isStepLifecycle(event)) return false;
     if (attempt > node.attempt) {
       node.attempt = attempt;
       node.produced = undefined;
