@@ -6,7 +6,7 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon); the
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, scheduler); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
@@ -15,7 +15,8 @@
  * Sections: plan building (1k/10k/100k steps), the in-process executor (W1, W2, W3, 10k no-ops), storage
  * (10k no-ops on memory / SQLite / PostgreSQL), the queue executor with 2 `stepwise worker` processes against the
  * bare BullMQ floor (W1, W2, W3), the coordinator's peak RSS during a 100k-step queue run, and the daemon (submit →
- * STARTED latency per run launcher, runs/s through the run queue).
+ * STARTED latency per run launcher, runs/s through the run queue), and the scheduler (1,000 `* * * * *` schedules in
+ * one daemon: each tick's lateness, CPU per tick).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ import { measureInProcess } from './inprocess-bench.js';
 import { measurePlanBuild, type PlanBuildTiming } from './plan-build.js';
 import { benchQueue, measureCoordinatorRss, type RssFigures, type WorkloadQueueResult } from './queue-bench.js';
 import { dags, QUICK, W1, W1_quick, W2, W2_quick, W3, W3_quick, WIDE_STEPS_ENV } from './queue-workloads.js';
+import { measureScheduler, type SchedulerFigures } from './scheduler-bench.js';
 import { formatTable, round, type Throughput } from './stats.js';
 import { benchStorage, type StorageFigures } from './storage-bench.js';
 import { WorkerSet } from './worker-set.js';
@@ -46,7 +48,7 @@ const outFile =
     : quick || args.includes('--only')
       ? join(tmpdir(), quick ? 'stepwise-bench-quick.json' : 'stepwise-bench-only.json')
       : fileURLToPath(new URL('./results.json', import.meta.url));
-const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon'] as const;
+const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon', 'scheduler'] as const;
 type SectionId = (typeof SECTIONS)[number];
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
@@ -351,6 +353,21 @@ async function main(): Promise<number> {
     await quickWorkers?.stop();
     await redis.stop();
   }
+  // 7. The scheduler: one daemon with 1,000 `* * * * *` schedules, for real minutes.
+  const scheduler = await section('scheduler', 'scheduler: one daemon with 1,000 * * * * * schedules', async () => {
+    const f: SchedulerFigures = await measureScheduler({
+      schedules: quick ? 100 : 1_000,
+      minutes: quick ? 1 : 3,
+      tickIntervalMs: 250,
+    });
+    log(
+      `   ${int(f.ticks)} ticks of ${f.schedules} schedules over ${f.minutes} min (tickIntervalMs ${f.tickIntervalMs}): ` +
+        `run stored ${f.latenessMs.median} ms after its instant (median), p99 ${f.latenessMs.p99} ms, max ${f.latenessMs.max} ms; ` +
+        `${(f.withinOneSecond * 100).toFixed(1)}% within 1 s; CPU ${f.cpuMsPerTick.toFixed(2)} ms per tick, ` +
+        `${f.idleCpuMsPerSec.toFixed(0)} ms/s between instants`,
+    );
+    return f;
+  });
   machine.loadAverageEnd = loadavg().map((v) => round(v, 2));
 
   // 6. Summary and JSON.
@@ -399,6 +416,7 @@ async function main(): Promise<number> {
   const results = {
     workloads,
     daemon: daemon ?? null,
+    scheduler: scheduler ?? null,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,
     coordinatorRss_steps: rss?.steps ?? null,

@@ -33,7 +33,14 @@ export async function schedulerHarness(yaml = ''): Promise<Harness> {
   const defs = await loadDefinitions(POLICY_SCHEDULES);
   const logger = pino({ level: 'silent' });
   const launcher = new InProcessLauncher({ instance, logger, onRunEnded: () => {} });
-  const context = schedulerPassContext({ instance, file: defs.file, owner: 'test', leaseMs: 30_000, logger, launcher });
+  const context = schedulerPassContext({
+    instance,
+    definitions: defs,
+    owner: 'test',
+    leaseMs: 30_000,
+    logger,
+    launcher,
+  });
   const find = (s: string | ScheduleDefinition) => {
     const def = typeof s === 'string' ? defs.schedules.get(s) : s;
     if (!def) throw new Error(`no schedule ${String(s)} in the fixture`);

@@ -59,6 +59,8 @@ export function scheduleContract(ctx: ScheduleContractContext): void {
     });
     await a.putSchedule({ name: s, status: 'running', cursor, definitionHash: 'h2', updatedAt: 3 });
     expect((await b.getSchedule(s))?.buffered).toBeUndefined();
+    const listed = (await b.listSchedules()).filter((row) => row.name === s);
+    expect(listed).toEqual([{ name: s, status: 'running', cursor, definitionHash: 'h2', updatedAt: 3 }]);
   });
 
   it('schedules: exactly one of many racing claimers takes a tick', async () => {

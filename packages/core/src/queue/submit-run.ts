@@ -5,7 +5,8 @@ import { validateRunConfig } from '../config/run-config.js';
 import { UsageError } from '../errors/index.js';
 import { makeEvent } from '../events/events.js';
 import type { Instance } from '../instance/instance.js';
-import { FILE_TAG, loadCodeLocation } from '../location/code-location.js';
+import { FILE_TAG, loadCodeLocation, resolvePipeline } from '../location/code-location.js';
+import type { LoadedDefinitions } from '../location/load-definitions.js';
 import { buildPlan } from '../plan/build-plan.js';
 import type { RunRecord } from '../storage/run-storage.js';
 import { PRIORITY_TAG } from './run-tags.js';
@@ -22,6 +23,11 @@ export interface SubmitRunOptions {
   priority?: number;
   /** Id of the new run. Default: a random UUID. */
   runId?: string;
+  /**
+   * The file's definitions when the caller has them loaded already (the scheduler, per tick): used instead of
+   * loading `file` again. Their `file` must be `file`.
+   */
+  definitions?: LoadedDefinitions;
 }
 
 /**
@@ -32,7 +38,10 @@ export async function submitRun(instance: Instance, options: SubmitRunOptions): 
   if (options.priority !== undefined && !Number.isSafeInteger(options.priority)) {
     throw new UsageError(`priority must be an integer, got ${options.priority}`);
   }
-  const { pipeline, definitions } = await loadCodeLocation({ file: options.file, pipeline: options.pipeline });
+  const given = options.definitions;
+  const { pipeline, definitions } = given
+    ? { pipeline: resolvePipeline(given, options.pipeline), definitions: given }
+    : await loadCodeLocation({ file: options.file, pipeline: options.pipeline });
   const raw = options.runConfig ?? {};
   const config = validateRunConfig(pipeline, raw);
   const plan = buildPlan(pipeline, config);

@@ -20,6 +20,10 @@ export class MemoryScheduleStore implements ScheduleStore {
     return s && { ...s };
   }
 
+  async listSchedules(): Promise<ScheduleState[]> {
+    return [...this.schedules.values()].map((s) => ({ ...s }));
+  }
+
   async putSchedule(state: ScheduleState): Promise<void> {
     const { buffered, ...rest } = state;
     this.schedules.set(state.name, { ...rest, ...(buffered !== undefined && { buffered }) });

@@ -57,6 +57,8 @@ export interface TickOutcome {
 
 export interface ScheduleStore {
   getSchedule(name: string): Promise<ScheduleState | undefined>;
+  /** Every schedule's row (a scheduler pass reads them in one query). */
+  listSchedules(): Promise<ScheduleState[]>;
   /** Inserts or replaces the schedule's row. */
   putSchedule(state: ScheduleState): Promise<void>;
   /** Claims a tick under the unique key (schedule, scheduledAt). */

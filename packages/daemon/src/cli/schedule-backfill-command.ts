@@ -23,7 +23,7 @@ export async function scheduleBackfillCommand(
     scheduleStore(instance.storage);
     const context = schedulerPassContext({
       instance,
-      file: defs.file,
+      definitions: defs,
       owner: `${hostname()}:${process.pid}:backfill`,
       leaseMs: 60_000,
       logger: cliLogger(),

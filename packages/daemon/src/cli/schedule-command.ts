@@ -104,7 +104,7 @@ export async function scheduleTickCommand(names: string[], opts: { file: string;
     scheduleStore(instance.storage);
     const context = schedulerPassContext({
       instance,
-      file: defs.file,
+      definitions: defs,
       owner: `${hostname()}:${process.pid}`,
       leaseMs: TICK_LEASE_MS,
       logger: cliLogger(),

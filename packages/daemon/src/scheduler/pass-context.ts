@@ -1,4 +1,4 @@
-import { cancelRun, type Instance, safeRunId } from '@stepwise/core';
+import { cancelRun, type Instance, type LoadedDefinitions, safeRunId } from '@stepwise/core';
 import type { Logger } from 'pino';
 import { daemonSettings } from '../config.js';
 import { createLauncher } from '../launchers/create-launcher.js';
@@ -8,8 +8,8 @@ import { activeScheduleRuns, directTickLauncher, queuedTickLauncher } from './ti
 
 export interface SchedulerContext {
   instance: Instance;
-  /** The definitions file the runs are loaded from. */
-  file: string;
+  /** The loaded definitions file: the runs' code location, used as loaded (not imported again per run). */
+  definitions: LoadedDefinitions;
   /** This process, as the claimer of ticks and runs. */
   owner: string;
   leaseMs: number;
@@ -44,8 +44,15 @@ export function schedulerPassContext(
     owner: ctx.owner,
     leaseMs: ctx.leaseMs,
     launch: instance.config?.runCoordinator.queued
-      ? queuedTickLauncher(instance, ctx.file)
-      : directTickLauncher({ instance, file: ctx.file, launcher, owner: ctx.owner, now: Date.now, logger: ctx.logger }),
+      ? queuedTickLauncher(instance, ctx.definitions)
+      : directTickLauncher({
+          instance,
+          definitions: ctx.definitions,
+          launcher,
+          owner: ctx.owner,
+          now: Date.now,
+          logger: ctx.logger,
+        }),
     activeRuns: activeScheduleRuns(instance),
     cancelRun: async (runId) => {
       await cancelRun(instance, runId);

@@ -26,7 +26,7 @@ export function schedulerLoop(file: string | undefined): DaemonLoopDefinition | 
       scheduleStore(instance.storage);
       const context = schedulerPassContext({
         instance,
-        file: loaded.file,
+        definitions: loaded,
         owner: daemonId,
         leaseMs: DAEMON_TICK_LEASE_MS,
         logger,

@@ -17,6 +17,9 @@ import { effectiveState } from './schedule-state.js';
 /** A new (or redefined) schedule's first pass looks back this far, so a cron call just after its instant runs it. */
 export const FIRST_PASS_LOOKBACK_MS = 60_000;
 
+/** Schedules a pass evaluates at once (each schedule's own instants stay in order). */
+export const PASS_CONCURRENCY = 8;
+
 export const SCHEDULE_TAG = 'stepwise/schedule';
 export const SCHEDULED_AT_TAG = 'stepwise/scheduled-at';
 
@@ -62,11 +65,23 @@ export interface PassResult {
  */
 export async function runSchedulerPass(options: SchedulerPassOptions): Promise<PassResult[]> {
   const results: PassResult[] = [];
-  for (const def of options.schedules) {
-    const state = effectiveState(def, await options.store.getSchedule(def.name), options.now);
-    if (state.status === 'running') await passOfSchedule(options, def, state, results);
-  }
-  return results;
+  // One read of every row per pass, not one per schedule.
+  const rows = new Map((await options.store.listSchedules()).map((row) => [row.name, row]));
+  const schedules = [...options.schedules];
+  // A few schedules at once: a networked storage (PostgreSQL) waits on round trips, not on this process.
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < schedules.length; i = next++) {
+      const def = schedules[i] as ScheduleDefinition;
+      const state = effectiveState(def, rows.get(def.name), options.now);
+      if (state.status === 'running') await passOfSchedule(options, def, state, results);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PASS_CONCURRENCY, schedules.length) }, worker));
+  const order = new Map(schedules.map((d, i) => [d.name, i]));
+  return results.sort(
+    (a, b) => (order.get(a.schedule) ?? 0) - (order.get(b.schedule) ?? 0) || a.scheduledAt.localeCompare(b.scheduledAt),
+  );
 }
 
 async function passOfSchedule(
@@ -114,6 +129,8 @@ async function passOfSchedule(
     await evaluate(pass, t, decide);
   }
   // Never backwards: a clock moved back does not re-open instants already passed.
+  // Nothing evaluated and nothing buffered changed: the stored row still says it (no write on an idle pass).
+  if (missed.length + run.length === 0 && guard.buffered === state.buffered && state.cursor !== null) return;
   const stopAt = Math.min(now, ...held.map((t) => t - 1), ...(waiting === undefined ? [] : [waiting - 1]));
   const next: ScheduleState = { ...state, cursor: Math.max(cursor, stopAt), updatedAt: now };
   if (guard.buffered === undefined) delete next.buffered;

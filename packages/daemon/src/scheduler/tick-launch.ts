@@ -1,5 +1,6 @@
 import {
   type Instance,
+  type LoadedDefinitions,
   RUN_STATUSES,
   type RunRecord,
   safeRunId,
@@ -16,31 +17,42 @@ import { type LaunchTick, SCHEDULE_TAG } from './scheduler-pass.js';
  * Stores a tick's run QUEUED (or finds it). Its id is made from the run key, so a tick taken over after its claimer
  * died finds the run that claimer already stored instead of making a second one.
  */
-async function storeTickRun(instance: Instance, file: string, launch: Parameters<LaunchTick>[0]): Promise<RunRecord> {
+async function storeTickRun(
+  instance: Instance,
+  definitions: LoadedDefinitions,
+  launch: Parameters<LaunchTick>[0],
+): Promise<Pick<RunRecord, 'runId' | 'status' | 'claim'>> {
   const { def, runConfig, tags, runKey } = launch;
   const runId = safeRunId(runKey);
-  const found = await instance.storage.getRun(runId);
-  if (found) return found;
+  const stored = async () => {
+    const run = await instance.storage.getRun(runId);
+    return run && { runId, status: run.status, ...(run.claim && { claim: run.claim }) };
+  };
+  if (await instance.storage.getRunStatus(runId)) {
+    const found = await stored();
+    if (found) return found;
+  }
+  const file = definitions.file;
   try {
-    await submitRun(instance, { file, pipeline: def.pipeline.name, runConfig, tags, runId });
+    await submitRun(instance, { file, definitions, pipeline: def.pipeline.name, runConfig, tags, runId });
   } catch (err) {
     // Another scheduler stored it between our read and our write: the unique run id made it one run.
-    if (!(await instance.storage.getRun(runId))) throw err;
+    const found = await stored();
+    if (!found) throw err;
+    return found;
   }
   faultPoint('run-created');
-  const run = await instance.storage.getRun(runId);
-  if (!run) throw new Error(`run ${runId} vanished right after it was stored`);
-  return run;
+  return { runId, status: 'QUEUED' };
 }
 
 /** With `runCoordinator.queued` set: the tick's run is stored QUEUED and the daemon's run queue launches it. */
-export function queuedTickLauncher(instance: Instance, file: string): LaunchTick {
-  return async (launch) => (await storeTickRun(instance, file, launch)).runId;
+export function queuedTickLauncher(instance: Instance, definitions: LoadedDefinitions): LaunchTick {
+  return async (launch) => (await storeTickRun(instance, definitions, launch)).runId;
 }
 
 export interface DirectLaunchContext {
   instance: Instance;
-  file: string;
+  definitions: LoadedDefinitions;
   /** The launcher of stepwise.yaml's `runLauncher`, made when first needed. */
   launcher: () => Promise<RunLauncher>;
   /** This scheduler, recorded as the claimer of the run it launches. */
@@ -58,7 +70,7 @@ export interface DirectLaunchContext {
 export function directTickLauncher(ctx: DirectLaunchContext): LaunchTick {
   return async (launch) => {
     const { instance, owner } = ctx;
-    const run = await storeTickRun(instance, ctx.file, launch);
+    const run = await storeTickRun(instance, ctx.definitions, launch);
     const claim = { owner, at: ctx.now() };
     const claimed =
       (run.status === 'QUEUED' &&

@@ -37,6 +37,13 @@ export class PostgresScheduleStore implements ScheduleStore {
     return rows[0] && scheduleFromRow(rows[0]);
   }
 
+  async listSchedules(): Promise<ScheduleState[]> {
+    const { rows } = await this.withClient('listing schedules', (c) =>
+      c.query<ScheduleRow>(`SELECT * FROM ${this.s}.schedules`),
+    );
+    return rows.map(scheduleFromRow);
+  }
+
   async putSchedule(st: ScheduleState): Promise<void> {
     await this.withClient('writing a schedule', (c) =>
       c.query(
