@@ -1,4 +1,5 @@
 import { type Instance, type LoadedDefinitions, loadDefinitions, UsageError } from '@stepwise/core';
+import { RunChanges } from './live/run-changes.js';
 import { StepMedians } from './views/step-medians.js';
 import { WorkerMonitor } from './views/worker-monitor.js';
 
@@ -47,6 +48,7 @@ export class UiContext {
   readonly medians: StepMedians;
   private loaded?: Promise<LoadedDefinitions>;
   private monitor?: WorkerMonitor;
+  private changes?: RunChanges;
   private readonly closers = new Set<() => Promise<void>>();
 
   constructor(options: UiOptions) {
@@ -78,6 +80,16 @@ export class UiContext {
       this.onClose(() => monitor.close());
     }
     return this.monitor;
+  }
+
+  /** Wake-ups on run submissions and ends (shared by every stream), opened on first use. */
+  runChanges(): RunChanges {
+    if (!this.changes) {
+      const changes = new RunChanges(this.instance.storage);
+      this.changes = changes;
+      this.onClose(() => changes.close());
+    }
+    return this.changes;
   }
 
   /** Registers something to release on close. */

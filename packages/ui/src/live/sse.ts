@@ -13,6 +13,8 @@ export interface SseChannel {
   send(messages: string[]): Promise<void>;
   /** Waits `ms`, writing a heartbeat comment when nothing was written for `heartbeatMs`. */
   pause(ms: number): Promise<void>;
+  /** Ends the current pause now (something changed). */
+  wake(): void;
 }
 
 /** Live streams still open, so a closing server can end them (server.close waits for open responses). */
@@ -47,6 +49,9 @@ export function sseResponse(c: Context, heartbeatMs: number, loop: (channel: Sse
         if (messages.length === 0 || channel.closed) return;
         lastWrite = Date.now();
         await stream.write(messages.join(''));
+      },
+      wake() {
+        wake?.();
       },
       async pause(ms) {
         if (channel.closed) return;

@@ -97,34 +97,52 @@ async function streamLoop(
   let runsAt = 0;
   let workersAt = 0;
   let lastWorkers = '';
-  while (!channel.closed) {
-    const out: string[] = [];
-    if (topics.run) {
-      out.push(...(await topics.run.tick()));
-      const run = await ctx.instance.storage.getRun(topics.run.runId);
-      if (run && run.status !== lastStatus) {
-        lastStatus = run.status;
-        out.push(sseMessage('run', { run: runJson(run, ctx.now()) }));
+  // A submission or a run's end elsewhere: look at the runs (and the run's status) now rather than at the next poll.
+  const unsubscribe =
+    topics.runs || topics.run
+      ? ctx.runChanges().subscribe(() => {
+          runsAt = 0;
+          channel.wake();
+        })
+      : () => {};
+  try {
+    await ticks();
+  } finally {
+    unsubscribe();
+  }
+  async function ticks(): Promise<void> {
+    while (!channel.closed) {
+      const out: string[] = [];
+      if (topics.run) {
+        out.push(...(await topics.run.tick()));
+        // The status alone each tick (a 10,000-step run's record holds its whole plan); the record on a change.
+        const head = await ctx.instance.storage.getRunStatus(topics.run.runId);
+        const run =
+          head && head.status !== lastStatus ? await ctx.instance.storage.getRun(topics.run.runId) : undefined;
+        if (run) {
+          lastStatus = run.status;
+          out.push(sseMessage('run', { run: runJson(run, ctx.now()) }));
+        }
       }
-    }
-    const now = Date.now();
-    if (topics.runs && now - runsAt >= RUNS_EVERY_MS) {
-      runsAt = now;
-      const runs = await topics.runs.tick();
-      if (runs.length > 0) out.push(sseMessage('runs', { runs }));
-    }
-    const monitor = topics.workers ? ctx.workers() : undefined;
-    if (monitor && now - workersAt >= WORKERS_EVERY_MS) {
-      workersAt = now;
-      const snapshot = await monitor.snapshot();
-      const text = JSON.stringify({ ...snapshot, workers: snapshot.workers.map((w) => ({ ...w, heartbeatAt: 0 })) });
-      if (text !== lastWorkers) {
-        lastWorkers = text;
-        out.push(sseMessage('workers', snapshot));
+      const now = Date.now();
+      if (topics.runs && now - runsAt >= RUNS_EVERY_MS) {
+        runsAt = now;
+        const runs = await topics.runs.tick();
+        if (runs.length > 0) out.push(sseMessage('runs', { runs }));
       }
+      const monitor = topics.workers ? ctx.workers() : undefined;
+      if (monitor && now - workersAt >= WORKERS_EVERY_MS) {
+        workersAt = now;
+        const snapshot = await monitor.snapshot();
+        const text = JSON.stringify({ ...snapshot, workers: snapshot.workers.map((w) => ({ ...w, heartbeatAt: 0 })) });
+        if (text !== lastWorkers) {
+          lastWorkers = text;
+          out.push(sseMessage('workers', snapshot));
+        }
+      }
+      await channel.send(out);
+      await channel.pause(ctx.tailIntervalMs);
     }
-    await channel.send(out);
-    await channel.pause(ctx.tailIntervalMs);
   }
 }
 

@@ -108,5 +108,6 @@ describe.each(STORAGE_KINDS)("a tab's one stream (/api/stream) on %s", (kind) =>
     expect((await call(app, 'GET', '/api/stream')).status).toBe(400);
     const unknown = await app.request('/api/stream?run=nope', { headers: { Accept: 'text/event-stream' } });
     expect(unknown.status).toBe(404);
+    await app.close();
   });
 });
