@@ -19,6 +19,8 @@ export type LauncherKind = 'inProcess' | 'process' | 'queue';
 export interface LatencyFigures {
   launcher: LauncherKind;
   dequeueIntervalMs: number;
+  /** Time between one run's end and the next submission. */
+  pauseMs: number;
   samples: number;
   medianMs: number;
   p99Ms: number;
@@ -80,11 +82,15 @@ runLauncher: { ${launcherYaml(setup)} }
   }
 }
 
-/** Submits `samples` runs one after another, each once the previous has started, and times submit → STARTED. */
-export function measureLatency(setup: Setup, samples: number): Promise<LatencyFigures> {
+/**
+ * Submits `samples` runs one after another, each once the previous has ended (and `pauseMs` more), and times
+ * submit → STARTED. The pause is the time between runs in use: the process launcher's spare process warms up in it.
+ */
+export function measureLatency(setup: Setup, samples: number, pauseMs = 0): Promise<LatencyFigures> {
   return withDaemon(setup, async (instance) => {
     const latencies: number[] = [];
     for (let i = 0; i < samples; i++) {
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       const t0 = Date.now();
       const runId = await submitRun(instance, { file: PIPELINE });
       const startedAt = await waitUntil(
@@ -105,6 +111,7 @@ export function measureLatency(setup: Setup, samples: number): Promise<LatencyFi
     return {
       launcher: setup.launcher,
       dequeueIntervalMs: setup.dequeueIntervalMs,
+      pauseMs,
       samples,
       medianMs: median(latencies),
       p99Ms: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] as number,
