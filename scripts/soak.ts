@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { runSoak, type SoakOptions } from './soak/run-soak.js';
 
 const USAGE = `usage: npm run soak -- --steps N --seconds S [--seed N] [--workers N] [--concurrency N]
-       [--lock-duration MS] [--kill-every MS] [--freezes 0|1|2] [--no-redis-restart]
+       [--lock-duration MS] [--kill-every MS] [--freezes 0|1|2] [--no-redis-restart] [--no-data-loss]
        [--coordinator-kill auto|on|off] [--coordinator-down MS] [--run-timeout S] [--keep always|on-failure|never] [--io redis|fs]`;
 
 function int(name: string, value: string | undefined, fallback?: number): number {
@@ -34,6 +34,7 @@ function parse(argv: string[]): SoakOptions {
       'kill-every': { type: 'string' },
       freezes: { type: 'string' },
       'no-redis-restart': { type: 'boolean', default: false },
+      'no-data-loss': { type: 'boolean', default: false },
       'coordinator-kill': { type: 'string', default: 'auto' },
       'run-timeout': { type: 'string' },
       'coordinator-down': { type: 'string' },
@@ -66,6 +67,7 @@ function parse(argv: string[]): SoakOptions {
     killEveryMs: int('kill-every', values['kill-every'], 4_000),
     freezes,
     redisRestart: !values['no-redis-restart'],
+    dataLoss: !values['no-data-loss'],
     coordinatorKill: kill === 'auto' ? 'auto' : kill === 'on',
     coordinatorDownMs: int('coordinator-down', values['coordinator-down'], 2_000),
     runTimeoutMs: runTimeout === undefined ? undefined : int('run-timeout', runTimeout) * 1_000,

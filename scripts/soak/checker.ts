@@ -2,7 +2,14 @@
  * The soak's verdict, from storage alone: the run record and event log in the instance's SQLite database, and
  * the outputs in its IO manager (files, or Redis). Every expected value is recomputed from the graph.
  */
-import { type Instance, type IOManager, RunState, replayStoredRun, type StoredEvent } from '@stepwise/core';
+import {
+  type Instance,
+  type IOManager,
+  RunState,
+  replayStoredRun,
+  type StoredEvent,
+  staleOriginal,
+} from '@stepwise/core';
 import { expectedValues, type SoakGraph } from './graph.js';
 import type { Invariants } from './invariants.js';
 import type { SoakValue } from './pipeline.js';
@@ -13,6 +20,8 @@ export const INVARIANTS = {
   'steps-succeeded-once':
     'each step ends SUCCESS when the stored log is replayed in order, with exactly one STEP_SUCCESS applied, and exactly one stored STEP_SUCCESS of its final attempt',
   'outputs-correct': "each step's stored output value equals the value recomputed from the graph",
+  'successes-stored-once':
+    'no step key (dynamic copies included) has two stored STEP_SUCCESS events, whatever their attempts: a late success of an attempt that is over is stored as a stale_event, never as a STEP_SUCCESS',
   'events-unique': 'no stored event equals another (type, step, attempt, worker, timestamp, data)',
   'attempts-started-once': 'no (step, attempt) has two STEP_START events: an attempt number is never run twice',
   'replay-consistent': 'replayStoredRun (what resume and `runs show` use) agrees: run SUCCESS, every step SUCCESS',
@@ -114,6 +123,17 @@ export async function checkRun(
       starts.set(k, (starts.get(k) ?? 0) + 1);
     }
   }
+  const stored = new Map<string, number>();
+  for (const e of events) {
+    if (e.type === 'STEP_SUCCESS' && e.stepKey !== undefined) stored.set(e.stepKey, (stored.get(e.stepKey) ?? 0) + 1);
+  }
+  for (const [key, count] of stored) {
+    invariants.check(
+      'successes-stored-once',
+      count === 1,
+      () => `run ${runId}: ${count} stored STEP_SUCCESS of ${key}`,
+    );
+  }
   for (const [key, count] of starts) {
     invariants.check('attempts-started-once', count === 1, () => `run ${runId}: ${key} started ${count} times`);
   }
@@ -143,15 +163,17 @@ export async function checkRun(
     figures.maxAttempt = Math.max(figures.maxAttempt, most);
   }
   for (const e of events) {
-    if (e.stepKey === undefined || e.attempt === undefined) continue;
-    if (e.attempt !== finalAttempt.get(e.stepKey)) {
+    const stale = staleOriginal(e);
+    if (stale) {
       figures.staleEvents++;
-      if (e.type === 'STEP_SUCCESS') figures.staleSuccesses++;
+      if (stale.type === 'STEP_SUCCESS') figures.staleSuccesses++;
+    } else if (e.stepKey !== undefined && finalAttempt.has(e.stepKey) && e.attempt !== finalAttempt.get(e.stepKey)) {
+      figures.staleEvents++;
     }
   }
 
-  // Stored outputs, a few dozen files at a time.
-  const steps = graph.steps;
+  // Stored outputs, a few dozen files at a time. A fan-out's items are checked through its join's value.
+  const steps = graph.steps.filter((s) => s.kind !== 'fanout');
   for (let i = 0; i < steps.length; i += 64) {
     await Promise.all(
       steps.slice(i, i + 64).map(async (step) => {

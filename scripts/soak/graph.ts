@@ -3,12 +3,19 @@
  * pipeline file builds its ops from this, and the checker recomputes every expected output from it alone.
  */
 import { createHash } from 'node:crypto';
+import { withFanOuts } from './fan-outs.js';
 import { hash32, intBetween, seededRandom } from './rng.js';
 
 export interface SoakStep {
   key: string;
   /** Upstream step keys, in the order the step receives their values (its fan-in list). */
   deps: string[];
+  /**
+   * 'fanout': a dynamic step of `items` items, each mapped by a step of its own (`<key>_item[<i>]`); 'join': the
+   * step collecting those copies (its one dep is the fan-out). See fan-outs.ts.
+   */
+  kind?: 'fanout' | 'join';
+  items?: number;
 }
 
 export interface SoakGraph {
@@ -59,7 +66,7 @@ export function buildSoakGraph(count: number, seed: number): SoakGraph {
     }
     layers.push(keys);
   }
-  return { name: `soak_${count}_${seed}`, seed, steps };
+  return { name: `soak_${count}_${seed}`, seed, steps: withFanOuts(steps, count, seed) };
 }
 
 /** The value a step computes: a digest of its key and its inputs' values, in order. */
@@ -75,13 +82,38 @@ export function stepDurationMs(seed: number, key: string): number {
 /** Every step's expected value, recomputed from the graph alone. */
 export function expectedValues(graph: SoakGraph): Map<string, string> {
   const values = new Map<string, string>();
+  const fanOuts = new Map<string, { items: number; inputs: string[] }>();
   for (const step of graph.steps) {
     const inputs = step.deps.map((d) => {
       const v = values.get(d);
       if (v === undefined) throw new Error(`soak graph is not in topological order: ${step.key} before ${d}`);
       return v;
     });
-    values.set(step.key, stepValue(step.key, inputs));
+    if (step.kind === 'fanout') fanOuts.set(step.key, { items: step.items ?? 0, inputs });
+    const fan = step.kind === 'join' ? fanOuts.get(step.deps[0] as string) : undefined;
+    values.set(
+      step.key,
+      fan ? joinValue(step.key, mappedValues(step.deps[0] as string, fan)) : stepValue(step.key, inputs),
+    );
   }
   return values;
+}
+
+/** The value of a fan-out's item `i`, from the fan-out's key and inputs. */
+export function itemValue(fanOut: string, i: number, inputs: readonly string[]): string {
+  return stepValue(`${fanOut}#${i}`, inputs);
+}
+
+/** What the step mapping an item returns: a digest of the item's value. */
+export function mappedValue(item: string): string {
+  return stepValue('item', [item]);
+}
+
+/** A join's value: a digest of its key and the mapped copies' values, sorted (collect order is not part of it). */
+export function joinValue(key: string, mapped: readonly string[]): string {
+  return stepValue(key, [...mapped].sort());
+}
+
+function mappedValues(fanOut: string, fan: { items: number; inputs: string[] }): string[] {
+  return Array.from({ length: fan.items }, (_, i) => mappedValue(itemValue(fanOut, i, fan.inputs)));
 }

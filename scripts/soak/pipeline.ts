@@ -8,9 +8,24 @@
  * wrote the stored value, so the checker can tell whether a stale attempt overwrote it.
  */
 import { setMaxListeners } from 'node:events';
-import { op, type PipelineDefinition, pipeline, repository } from '@stepwise/core';
+import {
+  type DynamicHandle,
+  type OutputHandle,
+  op,
+  type PipelineDefinition,
+  pipeline,
+  repository,
+} from '@stepwise/core';
 import { z } from 'zod';
-import { buildSoakGraph, type SoakGraph, stepDurationMs, stepValue } from './graph.js';
+import {
+  buildSoakGraph,
+  itemValue,
+  joinValue,
+  mappedValue,
+  type SoakGraph,
+  stepDurationMs,
+  stepValue,
+} from './graph.js';
 
 export const STEPS_ENV = 'STEPWISE_SOAK_STEPS';
 export const SEED_ENV = 'STEPWISE_SOAK_SEED';
@@ -58,22 +73,75 @@ function soakOps(seed: number) {
       return { h, attempt: ctx.attempt, worker: ctx.workerId ?? 'local' };
     },
   });
-  return { source, mix };
+  const stamp = (ctx: { attempt: number; workerId?: string }) => ({
+    attempt: ctx.attempt,
+    worker: ctx.workerId ?? 'local',
+  });
+  // A fan-out: its `items` items (`items` comes from the graph, by step key).
+  const fanOut = (items: ReadonlyMap<string, number>) =>
+    op({
+      name: 'soak_fan_out',
+      ins: { xs: z.array(stepOutput) },
+      out: { schema: stepOutput, dynamic: true },
+      async compute(ctx, { xs }) {
+        await sleep(stepDurationMs(seed, ctx.stepKey), ctx.signal);
+        const inputs = xs.map((x) => x.h);
+        const n = items.get(ctx.stepKey) ?? 0;
+        return Array.from({ length: n }, (_, i) => ({ h: itemValue(ctx.stepKey, i, inputs), ...stamp(ctx) }));
+      },
+    });
+  // The copies run in a few ms each: a fan-out of thousands must not take the soak's whole time.
+  const item = op({
+    name: 'soak_item',
+    ins: { x: stepOutput },
+    out: stepOutput,
+    async compute(ctx, { x }) {
+      await sleep(stepDurationMs(seed, x.h) % 5, ctx.signal);
+      return { h: mappedValue(x.h), ...stamp(ctx) };
+    },
+  });
+  const join = op({
+    name: 'soak_join',
+    ins: { xs: z.array(stepOutput) },
+    out: stepOutput,
+    async compute(ctx, { xs }) {
+      await sleep(stepDurationMs(seed, ctx.stepKey), ctx.signal);
+      return {
+        h: joinValue(
+          ctx.stepKey,
+          xs.map((x) => x.h),
+        ),
+        ...stamp(ctx),
+      };
+    },
+  });
+  return { source, mix, fanOut, item, join };
 }
 
-/** The pipeline of a soak graph: sources for steps without deps, a fan-in op (its deps, in order) for the rest. */
+/**
+ * The pipeline of a soak graph: sources for steps without deps, a fan-in op (its deps, in order) for the rest, and
+ * for each fan-out a dynamic step whose items are each mapped by a step and collected by the join after it.
+ */
 export function soakPipeline(graph: SoakGraph): PipelineDefinition {
-  const { source, mix } = soakOps(graph.seed);
-  const nodes: Record<string, typeof source | typeof mix> = {};
-  const deps: Record<string, Record<string, string[]>> = {};
-  for (const step of graph.steps) {
-    if (step.deps.length === 0) nodes[step.key] = source;
-    else {
-      nodes[step.key] = mix;
-      deps[step.key] = { xs: step.deps };
-    }
-  }
-  return pipeline({ name: graph.name, nodes, deps });
+  const ops = soakOps(graph.seed);
+  const items = new Map(graph.steps.flatMap((s) => (s.kind === 'fanout' ? [[s.key, s.items ?? 0] as const] : [])));
+  const fanOut = ops.fanOut(items);
+  return pipeline({
+    name: graph.name,
+    build: () => {
+      const results = new Map<string, OutputHandle<SoakValue>>();
+      const fans = new Map<string, DynamicHandle<SoakValue>>();
+      for (const step of graph.steps) {
+        const xs = step.deps.map((d) => results.get(d) as OutputHandle<SoakValue>);
+        if (step.kind === 'fanout') fans.set(step.key, fanOut.as(step.key)({ xs }));
+        else if (step.kind === 'join') {
+          const fan = fans.get(step.deps[0] as string) as DynamicHandle<SoakValue>;
+          const mapped = fan.map((x) => ops.item.as(`${step.deps[0]}_item`)({ x }));
+          results.set(step.key, ops.join.as(step.key)({ xs: mapped.collect() }));
+        } else results.set(step.key, xs.length === 0 ? ops.source.as(step.key)() : ops.mix.as(step.key)({ xs }));
+      }
+    },
+  });
 }
 
 /** The graph this process was started for. */

@@ -5,7 +5,7 @@
  * from storage alone and reports `N passed, N failed` per invariant.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,16 @@ import { Instance } from '@stepwise/core';
 import { createRedis } from '@stepwise/executor-queue';
 import { type RedisServer, startRedisServer, uniquePrefix, waitUntil, withinOrTimeout } from '@stepwise/testing';
 import { Queue } from 'bullmq';
+import { staleBuildWarning } from './build-check.js';
 import { checkRun, defineInvariants, type RunFigures } from './checker.js';
 import { CoordinatorRun } from './coordinator-process.js';
+import {
+  checkDataLoss,
+  type DataLossRound,
+  dataLossLine,
+  dataLossRound,
+  defineDataLossInvariants,
+} from './data-loss.js';
 import { FaultInjector, type FaultKind } from './fault-injector.js';
 import { checkFrozenCoordinators, defineFrozenCoordinatorInvariant } from './frozen-coordinator.js';
 import { buildSoakGraph } from './graph.js';
@@ -63,6 +71,8 @@ export interface SoakOptions {
    * (`io.fs`: the last writer wins, a documented limit, so 'outputs-not-stale' is only reported).
    */
   io?: 'fs' | 'redis';
+  /** After the runs, one more during which Redis loses its data (FLUSHDB): see data-loss.ts. Default true. */
+  dataLoss?: boolean;
   /** Progress and fault lines. Default: none. */
   log?: (line: string) => void;
 }
@@ -96,29 +106,6 @@ export interface SoakReport {
   dir?: string;
   /** The printed report: one line per invariant, then the summary. */
   lines: string[];
-}
-
-/** Warns when a package's dist is older than its sources: the workers run the built code. */
-function staleBuildWarning(): string | undefined {
-  const stale: string[] = [];
-  for (const pkg of ['core', 'executor-queue', 'worker']) {
-    const src = join(ROOT, 'packages', pkg, 'src');
-    const built = join(ROOT, 'packages', pkg, 'dist', '.tsbuildinfo');
-    if (!existsSync(built)) {
-      stale.push(`${pkg} (not built)`);
-      continue;
-    }
-    const builtAt = statSync(built).mtimeMs;
-    const newest = (dir: string): number =>
-      readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-        const path = join(dir, entry.name);
-        return Math.max(max, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-      }, 0);
-    if (newest(src) > builtAt) stale.push(pkg);
-  }
-  return stale.length > 0
-    ? `warning: the workers run packages/*/dist, which is older than src for ${stale.join(', ')}; run \`npm run build\` first`
-    : undefined;
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
@@ -213,6 +200,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const stuckRuns: string[] = [];
   const runErrors: string[] = [];
   const runTimeoutMs = options.runTimeoutMs ?? 120_000 + 25 * options.steps;
+  const newRun = (runId: string) =>
+    new CoordinatorRun({
+      script: join(HERE, 'coordinator.ts'),
+      cwd: ROOT,
+      home,
+      runId,
+      redisUrl: redis.url,
+      prefix,
+      lockDurationMs,
+      env,
+      logFile: join(logDir, 'coordinator.log'),
+    });
+  let dataLoss: DataLossRound | undefined;
+  // The verdict, from storage alone: the runs are checked before the data-loss run flushes their outputs.
+  const invariants = new Invariants();
+  defineInvariants(invariants, { watchStaleOutputs: io === 'fs' });
+  const perRun: RunFigures[] = [];
   try {
     for (let i = 0; i < (options.workers ?? 4); i++) pool.spawn();
     const wanted = options.workers ?? 4;
@@ -229,17 +233,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     do {
       const runId = randomUUID();
       runIds.push(runId);
-      const run = new CoordinatorRun({
-        script: join(HERE, 'coordinator.ts'),
-        cwd: ROOT,
-        home,
-        runId,
-        redisUrl: redis.url,
-        prefix,
-        lockDurationMs,
-        env,
-        logFile: join(logDir, 'coordinator.log'),
-      });
+      const run = newRun(runId);
       current = run;
       stamp(`run ${runIds.length} (${runId}) starting`);
       run.start();
@@ -286,6 +280,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       stamp(`run ${runIds.length} ended ${end.status} ${JSON.stringify(end.counts ?? {})}`);
       if (end.status !== 'SUCCESS') break;
     } while (Date.now() < deadline);
+    for (const runId of runIds) perRun.push(await checkRun(instance, instance.io, graph, runId, invariants));
+    if ((options.dataLoss ?? true) && runErrors.length === 0 && stuckRuns.length === 0) {
+      const args = {
+        instance,
+        redisUrl: redis.url,
+        steps: graph.steps.length,
+        at: 0.3,
+        timeoutMs: runTimeoutMs,
+        stamp,
+      };
+      dataLoss = await dataLossRound({ ...args, newRun: () => newRun(randomUUID()) });
+    }
   } finally {
     await injector.stop();
     await jobs?.close();
@@ -294,15 +300,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await pool.close();
   }
 
-  // The verdict, from storage alone.
-  const invariants = new Invariants();
-  defineInvariants(invariants, { watchStaleOutputs: io === 'fs' });
   invariants.define('faults-injected', 'every planned fault happened at least once (kills: at least one)');
   invariants.define('workers-survived', 'no worker that had started died on its own (only the soak kills workers)');
-  const perRun: RunFigures[] = [];
-  for (const runId of runIds) perRun.push(await checkRun(instance, instance.io, graph, runId, invariants));
   if (coordinatorKill) defineFrozenCoordinatorInvariant(invariants);
   await checkFrozenCoordinators(instance, injector.frozenCoordinators, invariants);
+  if (dataLoss) defineDataLossInvariants(invariants);
+  if (dataLoss) await checkDataLoss(instance, dataLoss, invariants);
   const planned = injector.planned;
   for (const kind of Object.keys(planned) as FaultKind[]) {
     if (planned[kind] === 0) continue;
@@ -357,6 +360,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   const passed = invariants.passed && stuckRuns.length === 0 && runErrors.length === 0;
   const lines = [...formatInvariants(invariants.list()), ...summaryLines(figures, passed)];
+  if (dataLoss) lines.push(dataLossLine(dataLoss));
   const keep = options.keep ?? 'on-failure';
   const kept = keep === 'always' || (keep === 'on-failure' && !passed);
   if (!kept) rmSync(dir, { recursive: true, force: true });
