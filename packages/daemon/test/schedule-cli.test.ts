@@ -46,7 +46,7 @@ describe('stepwise schedule (real CLI processes)', () => {
     expect(text.stdout).toBe(
       '2026-01-01T01:00:00.000Z  2026-01-01T01:00:00+00:00\n2026-01-01T02:00:00.000Z  2026-01-01T02:00:00+00:00\n',
     );
-  });
+  }, 120_000);
 
   it('lists schedules with their default status, and start/stop change it in storage', async () => {
     const home = makeHome('');
@@ -78,7 +78,7 @@ describe('stepwise schedule (real CLI processes)', () => {
     } finally {
       await instance.close();
     }
-  });
+  }, 120_000);
 
   it('shows tick history newest first with runs and reasons', async () => {
     const home = makeHome('');
@@ -102,7 +102,7 @@ describe('stepwise schedule (real CLI processes)', () => {
       { scheduledAt: '2026-01-01T02:00:00.000Z', status: 'SKIPPED', runIds: [], reason: 'shouldRun: holiday' },
       { scheduledAt: '2026-01-01T01:00:00.000Z', status: 'SUCCESS', runIds: ['r1'], reason: null },
     ]);
-  });
+  }, 120_000);
 
   it('refuses an unknown schedule, a bad --from and a bad --count with exit 2', async () => {
     const home = makeHome('');
@@ -115,5 +115,5 @@ describe('stepwise schedule (real CLI processes)', () => {
     expect([from.code, from.stderr]).toEqual([2, expect.stringMatching(/--from must be an ISO-8601 instant/)]);
     const count = await cli(home, ['schedule', 'preview', 'hourly', '-f', SCHEDULES, '--count', '0']);
     expect([count.code, count.stderr]).toEqual([2, expect.stringMatching(/--count must be a positive integer/)]);
-  });
+  }, 120_000);
 });

@@ -41,7 +41,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
     } finally {
       await instance.close();
     }
-  });
+  }, 180_000);
 
   it('three racing tick processes launch each instant once', async () => {
     const home = makeHome(QUEUED);
@@ -57,7 +57,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
     } finally {
       await instance.close();
     }
-  });
+  }, 180_000);
 
   it("catch-up 'latest' after hours down: the newest instant runs, the others are MISSED; a clock moved back re-fires nothing", async () => {
     const home = makeHome(QUEUED);
@@ -79,7 +79,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
       'MISSED',
       'SUCCESS',
     ]);
-  });
+  }, 180_000);
 
   it('records shouldRun skips and a throwing runConfig with their reasons, and goes on', async () => {
     const home = makeHome(QUEUED);
@@ -102,7 +102,7 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
     });
     // The schedule goes on: the next day's on-time instant is evaluated too (and fails the same way).
     expect(broken.find((t) => t.scheduledAt === '2026-12-26T00:00:00.000Z')?.status).toBe('FAILURE');
-  });
+  }, 180_000);
 
   it("overlap 'skip': a tick while the schedule's run has not finished is SKIPPED with the run named", async () => {
     const home = makeHome(QUEUED);
@@ -114,5 +114,5 @@ describe('stepwise schedule tick (real CLI processes, --now as the clock)', () =
     expect(await tick(home, '2026-01-01T02:00:05Z', ['exclusive'])).toBe(
       `exclusive 2026-01-01T02:00:00.000Z SKIPPED  overlap: run ${first} is still in progress\n`,
     );
-  });
+  }, 180_000);
 });
