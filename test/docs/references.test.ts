@@ -1,9 +1,13 @@
 // The generated references must match what the code says: regenerated here and compared with the committed files.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVENT_TYPES } from '@stepwise/core';
 import { describe, expect, it } from 'vitest';
+import { API_DOC, apiIndex } from '../../scripts/docs/api-index.js';
 import { CLI_DOC, cliReference } from '../../scripts/docs/cli-reference.js';
 import { CONFIG_DOC, configReference, environmentNamesInSources } from '../../scripts/docs/config-reference.js';
 import { ENVIRONMENT } from '../../scripts/docs/env-vars.js';
+import { ROOT } from '../deploy/chart.js';
 
 const REGENERATE = 'stale: regenerate with npx tsx --conditions=source scripts/docs/';
 
@@ -46,5 +50,19 @@ describe('docs/cli.md', () => {
     expect(doc).toContain('| `--concurrency <n>` | `1` |');
     expect(doc).toContain('| `--lock-duration <ms>` | 30000 |');
     expect(doc).toContain('| `--drain-timeout <ms>` | 300000 |');
+  });
+});
+
+describe('docs/api.md', () => {
+  it("is what scripts/docs/api-index.ts generates from the packages' index.ts", () => {
+    expect(readFileSync(API_DOC, 'utf8'), `${REGENERATE}api-index.ts`).toBe(apiIndex());
+    expect(apiIndex()).toContain('- `executePipeline` — Executes a pipeline and resolves to its result.');
+  });
+});
+
+describe('docs/embedding.md', () => {
+  it('catalogues every event type with its payload', () => {
+    const doc = readFileSync(join(ROOT, 'docs/embedding.md'), 'utf8');
+    expect(EVENT_TYPES.filter((type) => !new RegExp(`^\\|\\s*\`${type}\`\\s*\\|\\s*\``, 'm').test(doc))).toEqual([]);
   });
 });
