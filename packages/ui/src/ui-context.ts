@@ -1,5 +1,6 @@
 import { type Instance, type LoadedDefinitions, loadDefinitions, UsageError } from '@stepwise/core';
 import { RunChanges } from './live/run-changes.js';
+import { RunViews } from './live/run-views.js';
 import { StepMedians } from './views/step-medians.js';
 import { WorkerMonitor } from './views/worker-monitor.js';
 
@@ -46,6 +47,8 @@ export class UiContext {
   readonly tailIntervalMs: number;
   readonly heartbeatMs: number;
   readonly medians: StepMedians;
+  /** Replayed steps of recently viewed runs. */
+  readonly runViews: RunViews;
   private loaded?: Promise<LoadedDefinitions>;
   private monitor?: WorkerMonitor;
   private changes?: RunChanges;
@@ -63,6 +66,7 @@ export class UiContext {
     this.tailIntervalMs = options.tailIntervalMs ?? 100;
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
     this.medians = new StepMedians(this.instance, this.medianRuns, this.now);
+    this.runViews = new RunViews(this.instance.storage);
   }
 
   /** Releases what the context opened itself (Redis connections); the instance stays the caller's. */

@@ -37,6 +37,22 @@ export class StepsTracker {
     this.builder = new StepRowBuilder(run, this.segments, medians);
   }
 
+  /** Every row, in plan order (reused steps first, as `runs show`). */
+  allRows(): StepRow[] {
+    return [
+      ...this.builder.reusedRows(),
+      ...stepResults(this.state, this.errors, this.outcome).map((r) => this.builder.row(r)),
+    ];
+  }
+
+  useMedians(medians: ReadonlyMap<string, number>): void {
+    this.builder.medians = medians;
+  }
+
+  get finished(): boolean {
+    return this.outcome !== undefined;
+  }
+
   /** Applies new events; returns the rows of the steps they touched (a new mapped copy included). */
   apply(events: readonly StoredEvent[]): StepRow[] {
     const touched = this.segments.add(events);

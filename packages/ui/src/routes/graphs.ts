@@ -3,7 +3,6 @@ import type { Hono } from 'hono';
 import { listParam } from '../http/query.js';
 import type { UiContext } from '../ui-context.js';
 import { type GraphCache, type GraphStep, graphShape } from '../views/graph-layout.js';
-import { stepRowsOf } from '../views/run-detail.js';
 import { whyWaiting } from '../views/why-waiting.js';
 import { pipelineSteps } from './pipelines.js';
 import { requireRunRecord } from './runs.js';
@@ -23,7 +22,7 @@ export function graphRoutes(app: Hono, ctx: UiContext, graphs: GraphCache): void
   app.get('/api/runs/:id/graph', async (c) => {
     const run = await requireRunRecord(ctx, c.req.param('id'));
     const expand = new Set(listParam(new URL(c.req.url), 'expand'));
-    const { rows } = stepRowsOf(run, await ctx.instance.storage.getEvents(run.runId), new Map());
+    const { rows } = await ctx.runViews.of(run, await ctx.medians.of(run.pipeline));
     const steps: GraphStep[] = run.plan.steps.map((s) => ({
       key: s.key,
       upstream: s.upstream,
@@ -35,8 +34,9 @@ export function graphRoutes(app: Hono, ctx: UiContext, graphs: GraphCache): void
 
   app.get('/api/runs/:id/waiting', async (c) => {
     const run = await requireRunRecord(ctx, c.req.param('id'));
-    const events = await ctx.instance.storage.getEvents(run.runId);
-    const { rows } = stepRowsOf(run, events, new Map());
+    const { rows } = await ctx.runViews.of(run, await ctx.medians.of(run.pipeline));
+    // Only the retry events are needed (when a step waits to retry, and until when).
+    const events = await ctx.instance.storage.getEvents(run.runId, { types: ['STEP_UP_FOR_RETRY'] });
     return c.json(await whyWaiting(ctx.instance, run, rows, events, ctx.workers()));
   });
 }

@@ -73,8 +73,8 @@ export function runRoutes(app: Hono, ctx: UiContext): void {
 
   app.get('/api/runs/:id', async (c) => {
     const run = await requireRunRecord(ctx, c.req.param('id'));
-    const medians = await ctx.medians.of(run.pipeline);
-    return c.json(await runDetailResponse(ctx.instance, run, medians, ctx.medianRuns, ctx.now()));
+    const view = await ctx.runViews.of(run, await ctx.medians.of(run.pipeline));
+    return c.json(await runDetailResponse(ctx.instance, run, view, ctx.medianRuns, ctx.now()));
   });
 
   app.get('/api/runs/:id/logs/:stepKey', async (c) => {

@@ -4,17 +4,14 @@ import {
   PARENT_RUN_TAG,
   type PlanStep,
   type RunRecord,
-  replayStoredRun,
   runDurationMs,
   runJson,
   type SerializedError,
   type StepResult,
   type StepStatus,
-  type StoredEvent,
-  stepResults,
 } from '@stepwise/core';
 import type { FailureSummary, RunDetail, RunDetailResponse, StepErrorJson, StepRow } from '../api-types.js';
-import { AttemptSegments } from './attempts.js';
+import type { AttemptSegments } from './attempts.js';
 import { planKeyOf } from './step-medians.js';
 
 export function errorJson(error: SerializedError): StepErrorJson {
@@ -31,7 +28,8 @@ export class StepRowBuilder {
   constructor(
     private readonly run: RunRecord,
     private readonly segments: AttemptSegments,
-    private readonly medians: ReadonlyMap<string, number>,
+    /** Replaced when newer medians are read (see RunViews). */
+    public medians: ReadonlyMap<string, number>,
   ) {
     this.planSteps = new Map(run.plan.steps.map((s) => [s.key, s]));
   }
@@ -78,23 +76,6 @@ export class StepRowBuilder {
   }
 }
 
-/** The run's steps from its events, in plan order (reused steps first, as `runs show`). */
-export function stepRowsOf(
-  run: RunRecord,
-  events: readonly StoredEvent[],
-  medians: ReadonlyMap<string, number>,
-): { rows: StepRow[]; finished: boolean } {
-  const view = replayStoredRun(run.plan, run.runId, events);
-  const segments = new AttemptSegments();
-  segments.add(events);
-  const builder = new StepRowBuilder(run, segments, medians);
-  const rows = [
-    ...builder.reusedRows(),
-    ...stepResults(view.state, view.errors, view.outcome).map((r) => builder.row(r)),
-  ];
-  return { rows, finished: view.outcome !== undefined };
-}
-
 const NOT_RUN: ReadonlySet<StepStatus> = new Set(['SKIPPED', 'NOT_STARTED', 'CANCELED']);
 
 /** The root failures (steps that failed on their own) apart from the steps their failure kept from running. */
@@ -115,25 +96,23 @@ export function failureSummary(plan: readonly PlanStep[], rows: readonly StepRow
   return { rootSteps, causedSkips, preselect: failed[0]?.key ?? null };
 }
 
-/** GET /api/runs/:id: the run, its steps, its failure summary. */
+/** GET /api/runs/:id: the run, its steps (replayed by RunViews), its failure summary. */
 export async function runDetailResponse(
   instance: Instance,
   run: RunRecord,
-  medians: ReadonlyMap<string, number>,
+  view: { rows: StepRow[]; finished: boolean; lastSeq: number },
   medianOver: number,
   now: number,
 ): Promise<RunDetailResponse> {
-  const events = await instance.storage.getEvents(run.runId);
-  const { rows, finished } = stepRowsOf(run, events, medians);
   const children = await instance.storage.listRuns({ tags: { [PARENT_RUN_TAG]: run.runId }, limit: 100 });
   const detail: RunDetail = {
     ...runJson(run, now),
-    finished,
+    finished: view.finished,
     durationMs: runDurationMs(run) ?? null,
     runConfig: run.runConfig,
     file: run.tags[FILE_TAG] ?? null,
-    lastSeq: events.at(-1)?.seq ?? 0,
+    lastSeq: view.lastSeq,
     childRunIds: children.map((c) => c.runId).reverse(),
   };
-  return { run: detail, steps: rows, failure: failureSummary(run.plan.steps, rows), medianOver };
+  return { run: detail, steps: view.rows, failure: failureSummary(run.plan.steps, view.rows), medianOver };
 }
