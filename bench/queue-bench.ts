@@ -44,13 +44,15 @@ export async function runQueueOnce(
   pipeline: PipelineDefinition,
   redisUrl: string,
   prefix: string,
+  /** More run config beside `execution` (e.g. an op's config). */
+  runConfig: Record<string, unknown> = {},
 ): Promise<QueueRunTimes> {
   let runStart = Number.NaN;
   let runEnd = Number.NaN;
   let lastStepEvent = Number.NaN;
   const t0 = performance.now();
   const result = await executePipeline(pipeline, {
-    runConfig: { execution: { queue: { redisUrl, prefix } } },
+    runConfig: { ...runConfig, execution: { queue: { redisUrl, prefix } } },
     // Outputs stay in Redis: fetching them into the result is retrieval, not execution.
     loadOutputs: false,
     onEvent: (event) => {

@@ -56,3 +56,5 @@ const wideSteps = Number(process.env[WIDE_STEPS_ENV] ?? 0);
  */
 export const wide: PipelineDefinition | undefined =
   wideSteps > 1 ? dagPipeline(wideDag(wideSteps), wideName(wideSteps)) : undefined;
+
+export { fanRepository } from './fanout-workloads.js';

@@ -6,7 +6,7 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, scheduler); the
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, scheduler); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
@@ -29,6 +29,7 @@ import type { PipelineDefinition } from '@stepwise/core';
 import { startRedisServer } from '@stepwise/testing';
 import pg from 'pg';
 import { type LatencyFigures, measureLatency, measureThroughput, type ThroughputFigures } from './daemon-bench.js';
+import { type FanOutFigures, measureFanOuts } from './fanout-bench.js';
 import { measureInProcess } from './inprocess-bench.js';
 import { measurePlanBuild, type PlanBuildTiming } from './plan-build.js';
 import { benchQueue, measureCoordinatorRss, type RssFigures, type WorkloadQueueResult } from './queue-bench.js';
@@ -48,7 +49,7 @@ const outFile =
     : quick || args.includes('--only')
       ? join(tmpdir(), quick ? 'stepwise-bench-quick.json' : 'stepwise-bench-only.json')
       : fileURLToPath(new URL('./results.json', import.meta.url));
-const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon', 'scheduler'] as const;
+const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon', 'fanout', 'scheduler'] as const;
 type SectionId = (typeof SECTIONS)[number];
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
@@ -225,6 +226,7 @@ async function main(): Promise<number> {
   let queue: Map<string, WorkloadQueueResult> | undefined;
   let rssRuns: { runs: RssFigures[]; note?: string } | undefined;
   let daemon: { latency: LatencyFigures[]; throughput: ThroughputFigures[] } | undefined;
+  let fanOut: FanOutFigures[] | undefined;
   // The quick run starts its workers once, with the small RSS pipeline already in them.
   let quickWorkers: WorkerSet | undefined;
   try {
@@ -353,6 +355,15 @@ async function main(): Promise<number> {
       }
       return { latency, throughput };
     });
+    // 7. Mapped vs static fan-outs (issue 22).
+    fanOut = await section('fanout', 'queue executor: mapped vs static fan-outs of the same size', async () =>
+      measureFanOuts({
+        redisUrl: redis.url,
+        prefix: `${prefix}fan`,
+        sizes: quick ? [1_000] : [10_000, 50_000],
+        onProgress: (line) => log(`   ${line}`),
+      }),
+    );
   } finally {
     await quickWorkers?.stop();
     await redis.stop();
@@ -420,6 +431,13 @@ async function main(): Promise<number> {
   const results = {
     workloads,
     daemon: daemon ?? null,
+    fanOut:
+      fanOut?.map((f) => ({
+        ...f,
+        staticStepsPerSec: round(f.staticStepsPerSec, 0),
+        mappedStepsPerSec: round(f.mappedStepsPerSec, 0),
+        ratio: round(f.ratio, 3),
+      })) ?? null,
     scheduler: scheduler ?? null,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,

@@ -28,14 +28,20 @@ interface InlineValue {
   key?: string;
 }
 
+/** A step's kept values: one, a short list, or by output once there are many (a dynamic step's items). */
+type Held = InlineValue | InlineValue[] | Map<string, InlineValue>;
+
+/** A list longer than this becomes a Map: a dynamic step of 50,000 items must not be scanned per value. */
+const LIST_MAX = 8;
+
 /**
  * Small output values the workers sent with their events, kept by the coordinator to put in the jobs of the steps
- * that read them (a worker then loads nothing from Redis). Kept per step as one value, or a list when the step
- * produced several: a run of 100,000 steps holds 100,000 of them, so no Map per step, and a key string only for
- * the values a job has carried.
+ * that read them (a worker then loads nothing from Redis). Kept per step as one value, a short list, or a Map by
+ * output for a step with many (a dynamic output's items): a run of 100,000 steps holds 100,000 of them, so no Map
+ * per step of one value, and a key string only for the values a job has carried.
  */
 export class InlineValues {
-  private readonly byStep = new Map<string, InlineValue | InlineValue[]>();
+  private readonly byStep = new Map<string, Held>();
   private bytes = 0;
 
   constructor(
@@ -74,21 +80,26 @@ export class InlineValues {
     this.bytes += b64.length;
     const value: InlineValue = { output, attempt, b64 };
     if (held === undefined) this.byStep.set(step, value);
-    else if (Array.isArray(held)) held.push(value);
-    else this.byStep.set(step, [held, value]);
+    else if (held instanceof Map) held.set(output, value);
+    else if (!Array.isArray(held)) this.byStep.set(step, [held, value]);
+    else if (held.length < LIST_MAX) held.push(value);
+    else this.byStep.set(step, new Map([...held, value].map((v) => [v.output, v])));
   }
 
   /** A new attempt of `step` started: its older attempts' values must not reach any reader. */
   dropOlderThan(step: string, attempt: number): void {
     const held = this.byStep.get(step);
     if (held === undefined) return;
-    const kept = (Array.isArray(held) ? held : [held]).filter((v) => {
+    const all = held instanceof Map ? [...held.values()] : Array.isArray(held) ? held : [held];
+    const kept = all.filter((v) => {
       if (v.attempt >= attempt) return true;
       this.bytes -= v.b64.length;
       return false;
     });
+    if (kept.length === all.length) return;
     if (kept.length === 0) this.byStep.delete(step);
-    else this.byStep.set(step, kept.length === 1 ? (kept[0] as InlineValue) : kept);
+    else if (kept.length === 1) this.byStep.set(step, kept[0] as InlineValue);
+    else this.byStep.set(step, kept.length <= LIST_MAX ? kept : new Map(kept.map((v) => [v.output, v])));
   }
 
   /** The values `task` reads that are kept here, for its job's `inline` field (keyed as inlineKey does). */
@@ -116,8 +127,9 @@ export class InlineValues {
   }
 }
 
-function find(held: InlineValue | InlineValue[] | undefined, output: string): InlineValue | undefined {
+function find(held: Held | undefined, output: string): InlineValue | undefined {
   if (held === undefined) return undefined;
+  if (held instanceof Map) return held.get(output);
   if (!Array.isArray(held)) return held.output === output ? held : undefined;
   return held.find((v) => v.output === output);
 }

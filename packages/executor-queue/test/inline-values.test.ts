@@ -53,6 +53,34 @@ describe('InlineValues', () => {
     expect(Object.keys(values.forTask(fanIn).inline ?? {})).toEqual(['p/result']);
   });
 
+  it('holds a dynamic step of many items by output: each found, re-put, and dropped by attempt', () => {
+    const values = new InlineValues(RUN, 1 << 24);
+    const item = (k: number) => ({
+      from: 'one' as const,
+      ref: { runId: RUN, step: 'split', output: 'out', mappingKey: `k${k}` },
+    });
+    for (let k = 0; k < 500; k++) values.put(`${RUN}/split/out[k${k}]`, 1, bytes(1, k % 256));
+    for (const k of [0, 7, 8, 9, 250, 499]) {
+      expect(values.forTask(task(`m${k}`, { x: item(k) })).inline).toEqual({
+        [`split/out[k${k}]`]: Buffer.from([k % 256]).toString('base64'),
+      });
+    }
+    // A newer attempt's value replaces the older one; an older attempt's never does.
+    values.put(`${RUN}/split/out[k3]`, 2, bytes(1, 200));
+    values.put(`${RUN}/split/out[k3]`, 1, bytes(1, 100));
+    expect(values.forTask(task('m3', { x: item(3) })).inline?.['split/out[k3]']).toBe(
+      Buffer.from([200]).toString('base64'),
+    );
+    // Attempt 2 started: only k3 (from attempt 2) survives, and it is still found.
+    values.dropOlderThan('split', 2);
+    expect(values.forTask(task('m4', { x: item(4) }))).toEqual({});
+    expect(values.forTask(task('m3', { x: item(3) })).inline?.['split/out[k3]']).toBe(
+      Buffer.from([200]).toString('base64'),
+    );
+    values.dropOlderThan('split', 3);
+    expect(values.forTask(task('m3', { x: item(3) }))).toEqual({});
+  });
+
   it('keeps only the values of steps that a narrow enough step reads (a wide fan-in loads its inputs)', () => {
     const step = (key: string, upstream: string[]): PlanStep => ({
       key,
