@@ -58,7 +58,7 @@ describe('stepwise ui (a real process)', () => {
     expect(runs.status).toBe(200);
     expect(await runs.json()).toEqual({ runs: [], nextBefore: null });
     const pipelines = await fetch(`${base}/api/pipelines`, { headers: { Authorization: 'Bearer cli-token' } });
-    expect(((await pipelines.json()) as { pipelines: unknown[] }).pipelines).toHaveLength(3);
+    expect(((await pipelines.json()) as { pipelines: unknown[] }).pipelines).toHaveLength(4);
     const page = await fetch(`${base}/`);
     expect(page.headers.get('content-type')).toContain('text/html');
     const stream = await fetch(`${base}/api/stream?runs=1`, {

@@ -10,7 +10,7 @@ import type {
   TicksResponse,
   WorkersResponse,
 } from '../../src/index.js';
-import { call, openInstance, PIPELINES, STORAGE_KINDS, type TestInstance, uiApp } from './support.js';
+import { call, openInstance, PIPELINES, runFixture, STORAGE_KINDS, type TestInstance, uiApp } from './support.js';
 
 describe.each(STORAGE_KINDS)('pipelines, schedules and daemons on %s', (kind) => {
   let t: TestInstance;
@@ -23,7 +23,7 @@ describe.each(STORAGE_KINDS)('pipelines, schedules and daemons on %s', (kind) =>
     const app = uiApp(t.instance);
     const list = await call<PipelinesResponse>(app, 'GET', '/api/pipelines');
     expect(list.status).toBe(200);
-    expect(list.body.pipelines.map((p) => p.name)).toEqual(['etl', 'flaky', 'fan']);
+    expect(list.body.pipelines.map((p) => p.name)).toEqual(['etl', 'flaky', 'fan', 'slow']);
     const etl = list.body.pipelines[0];
     expect(etl?.schedules).toEqual(['nightly']);
     expect(etl?.steps).toEqual([
@@ -155,6 +155,19 @@ describe('workers page on real workers and Redis', () => {
         noWorker: false,
         counts: { waiting: 0, active: 0 },
       });
+      // A queue run's step on w-io: the page shows it running there, the slot used, the job active.
+      const running = runFixture(t.instance, 'slow', { execution: { queue: { redisUrl, prefix } } });
+      await waitUntil(
+        async () => {
+          page = (await call<WorkersResponse>(app, 'GET', '/api/workers')).body;
+          return page.workers.find((w) => w.name === 'w-io')?.running.some((r) => r.stepKey === 'nap');
+        },
+        30_000,
+        'nap running on w-io',
+      );
+      expect(page?.workers.find((w) => w.name === 'w-io')).toMatchObject({ used: 1, free: 1 });
+      expect(page?.queues.find((q) => q.name === 'io')?.counts.active).toBe(1);
+      expect((await running).status).toBe('SUCCESS');
       io.proc.kill('SIGKILL');
       await waitUntil(
         async () => {
