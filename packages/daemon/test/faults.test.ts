@@ -2,7 +2,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { submitRun } from '@stepwise/core';
 import { deletePrefix, exited, uniquePrefix, waitUntil } from '@stepwise/testing';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { dropSchema, randomSchemaName } from '../../../test/setup/postgres.js';
 import {
   engineEvents,
   Instance,
@@ -47,7 +48,11 @@ async function expectResumedOnce(instance: Instance, runId: string, log: string)
   expect(events.filter((e) => e.type === 'STEP_SUCCESS' && e.stepKey === 'first')).toHaveLength(1);
 }
 
+const pgSchema = randomSchemaName('faults');
+
 describe('faults: real SIGKILLs', () => {
+  afterAll(() => dropSchema(inject('databaseUrl'), pgSchema));
+
   it('SIGKILL of the daemon mid-dequeue and mid-launch: a new daemon carries on, nothing lost or launched twice', async () => {
     const home = makeHome(`${FAST}
 runCoordinator: { queued: { maxConcurrentRuns: 20, dequeueIntervalMs: 50 } }
@@ -98,30 +103,37 @@ runLauncher: { inProcess: {} }
     }
   }, 150_000);
 
-  it("SIGKILL of a run's coordinator (process launcher): the monitor resumes it, SUCCESS, no succeeded step re-run", async () => {
-    const home = makeHome(`${FAST}
+  it.each([
+    ['SQLite', ''],
+    ['PostgreSQL', `storage:\n  postgres: { url: "${inject('databaseUrl')}", schema: ${pgSchema} }\n`],
+  ])(
+    "on %s: SIGKILL of a run's coordinator (process launcher): the monitor resumes it, SUCCESS, no succeeded step re-run",
+    async (_kind, storageYaml) => {
+      const home = makeHome(`${storageYaml}${FAST}
 runLauncher: { process: {} }
 runCoordinator: { queued: { dequeueIntervalMs: 100 } }
 `);
-    const instance = await Instance.local(home);
-    const daemon = await startDaemonProcess(home, instance);
-    try {
-      const log = join(home, 'first.log');
-      const runId = await submitRun(instance, {
-        file: PIPELINES,
-        pipeline: 'resumable',
-        runConfig: { ops: { first: { config: { log } }, slow: { config: { ms: 3_000 } } } },
-      });
-      await slowStarted(instance, runId);
-      process.kill(await coordinatorPid(instance, runId), 'SIGKILL');
-      await expectResumedOnce(instance, runId, log);
-      expect(await coordinatorPid(instance, runId)).not.toBe(daemon.pid);
-    } finally {
-      await stop(daemon);
-      await instance.close();
-      rmSync(home, { recursive: true, force: true });
-    }
-  }, 120_000);
+      const instance = await Instance.local(home);
+      const daemon = await startDaemonProcess(home, instance);
+      try {
+        const log = join(home, 'first.log');
+        const runId = await submitRun(instance, {
+          file: PIPELINES,
+          pipeline: 'resumable',
+          runConfig: { ops: { first: { config: { log } }, slow: { config: { ms: 3_000 } } } },
+        });
+        await slowStarted(instance, runId);
+        process.kill(await coordinatorPid(instance, runId), 'SIGKILL');
+        await expectResumedOnce(instance, runId, log);
+        expect(await coordinatorPid(instance, runId)).not.toBe(daemon.pid);
+      } finally {
+        await stop(daemon);
+        await instance.close();
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 
   it("SIGKILL of the queue launcher's runs worker: the monitor resumes the run on another worker", async () => {
     const redisUrl = inject('redisUrl');

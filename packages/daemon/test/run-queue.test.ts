@@ -1,11 +1,19 @@
 import { rmSync } from 'node:fs';
 import { submitRun } from '@stepwise/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dropSchema, randomSchemaName } from '../../../test/setup/postgres.js';
 import { Instance, makeHome, maxOverlap, PIPELINES, startDaemonProcess, stop, waitEnded } from './support.js';
 
-// One `stepwise daemon` process (in-process launcher) on SQLite, and the limits of docs/daemon.md read from stored times.
-describe('run queue: limits and order, with a real daemon process', () => {
-  const home = makeHome(`
+const schema = randomSchemaName('runqueue');
+const databaseUrl = inject('databaseUrl');
+
+// One `stepwise daemon` process (in-process launcher) on SQLite and on PostgreSQL, and the limits of docs/daemon.md
+// read from stored times.
+describe.each([
+  ['SQLite', ''],
+  ['PostgreSQL', `storage:\n  postgres: { url: "${databaseUrl}", schema: ${schema} }\n`],
+])('%s run queue: limits and order, with a real daemon process', (kind, storageYaml) => {
+  const home = makeHome(`${storageYaml}
 runCoordinator:
   queued:
     maxConcurrentRuns: 3
@@ -40,6 +48,7 @@ runLauncher: { inProcess: {} }
     if (daemon) await stop(daemon);
     await instance.close();
     rmSync(home, { recursive: true, force: true });
+    if (kind === 'PostgreSQL') await dropSchema(databaseUrl, schema);
   });
 
   it('dequeues by priority, higher first, then FIFO', async () => {
