@@ -1,8 +1,9 @@
 /**
  * The packed-install check (run by .ci/run): packs every published package, checks each tarball's contents, installs
  * the tarballs into an empty project and uses them there as a user would: imports @stepwise/core, runs
- * `stepwise --help` and `stepwise worker --help`, and runs the etl example, first without better-sqlite3 (it must
- * fail naming the `npm install` line: the SQLite driver is an optional peer), then with it.
+ * `stepwise --help` and `stepwise worker --help`, and runs the etl example: without better-sqlite3 (it must fail
+ * naming the `npm install` line: the SQLite driver is an optional peer), on PostgreSQL storage without pg (the same)
+ * and with it (no SQLite driver compiled), and on SQLite with better-sqlite3.
  *
  *   npx tsx scripts/packed-install.ts [--keep]     # prints each phase's duration; exits 1 on any failure
  *
@@ -115,7 +116,40 @@ async function addSqlite(project: string): Promise<void> {
   if (reuse) cpSync(join(built, 'build'), join(project, 'node_modules/better-sqlite3/build'), { recursive: true });
 }
 
-export async function packedInstall(keep: boolean): Promise<string[]> {
+/**
+ * A PostgreSQL-only user: stepwise.yaml names PostgreSQL storage, better-sqlite3 is not installed. Without pg the run
+ * fails naming its npm install line; with pg (pure JS, no compile) the etl example runs.
+ */
+async function postgresOnly(project: string, databaseUrl: string): Promise<void> {
+  const home = join(project, '.stepwise-pg');
+  mkdirSync(home, { recursive: true });
+  const schema = `packed_${process.pid}`;
+  writeFileSync(
+    join(home, 'stepwise.yaml'),
+    `storage:\n  postgres: { url: { env: DATABASE_URL }, schema: ${schema} }\n`,
+  );
+  const env = { STEPWISE_HOME: home, DATABASE_URL: databaseUrl };
+  const args = ['--no-install', 'stepwise', 'run', '-f', 'examples/etl/pipeline.ts'];
+  const withoutPg = await run('npx', args, project, env);
+  if (withoutPg.code !== 2) throw new Error(`etl without pg: exit ${withoutPg.code}, expected 2:\n${withoutPg.stderr}`);
+  expectIn('etl without pg', withoutPg.stderr, 'npm install pg@');
+  await must('npm install pg', 'npm', ['install', '--no-audit', '--no-fund', '--save-exact', 'pg@8.23.1'], project);
+  try {
+    const etl = await must('etl on PostgreSQL', 'npx', args, project, env);
+    expectIn('etl on PostgreSQL', `${etl.stdout}${etl.stderr}`, /SUCCESS/);
+  } finally {
+    // The workspace's own pg (a root dependency), to leave the test database as it was.
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
+  }
+}
+
+export async function packedInstall(
+  keep: boolean,
+  databaseUrl = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test',
+): Promise<string[]> {
   const work = mkdtempSync(join(tmpdir(), 'stepwise-packed-'));
   const project = join(work, 'project');
   try {
@@ -162,6 +196,7 @@ export async function packedInstall(keep: boolean): Promise<string[]> {
       expectIn('etl without better-sqlite3', withoutDriver.stderr, 'npm install better-sqlite3@');
       expectIn('etl without better-sqlite3', withoutDriver.stderr, 'errors.md#dependency_missing');
     });
+    await phase('PostgreSQL only: without pg, then with it', () => postgresOnly(project, databaseUrl));
     await phase('npm install better-sqlite3', () => addSqlite(project));
     await phase('run the etl example', async () => {
       const home = { STEPWISE_HOME: join(project, '.stepwise') };
