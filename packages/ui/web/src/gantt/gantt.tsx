@@ -97,6 +97,12 @@ export function Gantt({ steps, mode, zoom, now, selected, onSelect }: GanttProps
     );
   }
 
+  if (rendered.length > 0 && window.__stepwise && window.__stepwise.ganttPaintedAt === undefined) {
+    const hooks = window.__stepwise;
+    requestAnimationFrame(() => {
+      hooks.ganttPaintedAt ??= performance.now();
+    });
+  }
   return (
     <div
       ref={ref}

@@ -133,10 +133,20 @@ class TabStream {
 
 export const tabStream = new TabStream();
 
+/** What the browser tests and the benchmark read of the page (nothing here changes what the page does). */
+export interface TestHooks {
+  stream: TabStream;
+  /** Seqs of the events the log holds, in order. */
+  eventSeqs?: () => number[];
+  /** When the Gantt first drew rows (performance.now()). */
+  ganttPaintedAt?: number;
+  /** When set (by the benchmark), each run-events batch is recorded: [its lastSeq, Date.now()]. */
+  arrivals?: [number, number][];
+}
+
 declare global {
   interface Window {
-    /** For the browser tests and the benchmark: the stream's counters and a forced drop. */
-    __stepwise?: { stream: TabStream };
+    __stepwise?: TestHooks;
   }
 }
 window.__stepwise = { stream: tabStream };

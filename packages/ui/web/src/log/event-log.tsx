@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import type { ApiEvent, EventType } from '../api/types.js';
+import { CommitInput } from '../components/commit-input.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { formatClock } from '../lib/format.js';
 import { type EventStore, eventText } from './event-store.js';
@@ -55,15 +56,16 @@ export function EventLog({ store, version, loading, error, filters, selectedStep
   }, [search, version]);
   const hitSet = useMemo(() => new Set(hits), [hits]);
   const current = hits.length ? hits[Math.min(hit, hits.length - 1)] : undefined;
+  if (window.__stepwise) window.__stepwise.eventSeqs = () => store.events.map((e) => e.seq);
 
   return (
     <div>
       <div class="toolbar">
-        <input
-          data-testid="log-filter-step"
+        <CommitInput
+          testId="log-filter-step"
           placeholder="step key"
           value={filters.stepKey}
-          onChange={(e) => writeLogFilters({ stepKey: e.currentTarget.value })}
+          onCommit={(v) => writeLogFilters({ stepKey: v })}
         />
         {selectedStep && selectedStep !== filters.stepKey && (
           <button type="button" onClick={() => writeLogFilters({ stepKey: selectedStep })}>
@@ -82,20 +84,19 @@ export function EventLog({ store, version, loading, error, filters, selectedStep
             </option>
           ))}
         </select>
-        <input
-          data-testid="log-filter-attempt"
+        <CommitInput
+          testId="log-filter-attempt"
           type="number"
-          min="1"
           placeholder="attempt"
-          style={{ width: '80px' }}
+          width="80px"
           value={filters.attempt}
-          onChange={(e) => writeLogFilters({ attempt: e.currentTarget.value })}
+          onCommit={(v) => writeLogFilters({ attempt: v })}
         />
-        <input
-          data-testid="log-filter-text"
+        <CommitInput
+          testId="log-filter-text"
           placeholder="text (server)"
           value={filters.text}
-          onChange={(e) => writeLogFilters({ text: e.currentTarget.value })}
+          onCommit={(v) => writeLogFilters({ text: v })}
         />
         <span class="muted">|</span>
         <input

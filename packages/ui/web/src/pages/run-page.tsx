@@ -79,7 +79,10 @@ export function RunPage({ runId }: { readonly runId: string }) {
           first = false;
           setReload((r) => r + 1);
         },
-        runEvents: (f) => events.push(f.events, f.lastSeq),
+        runEvents: (f) => {
+          events.push(f.events, f.lastSeq);
+          window.__stepwise?.arrivals?.push([f.lastSeq, Date.now()]);
+        },
         steps: (f) => setSteps((prev) => mergeSteps(prev, f.steps)),
         run: (f) => setDetail((d) => (d ? { ...d, run: { ...d.run, ...f.run } } : d)),
       },

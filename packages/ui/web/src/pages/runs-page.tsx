@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, queryString } from '../api/client.js';
 import type { RunStatus, RunSummary, RunsListResponse } from '../api/types.js';
+import { CommitInput } from '../components/commit-input.js';
 import { Link } from '../components/link.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { formatDuration, formatTime } from '../lib/format.js';
@@ -29,7 +30,6 @@ export function RunsPage() {
   const tag = q.get('tag') ?? '';
   const [runs, setRuns] = useState<RunSummary[]>([]);
   const [error, setError] = useState<string>();
-  const [tagDraft, setTagDraft] = useState(tag);
 
   useEffect(() => {
     const filters = { status, pipeline, tag };
@@ -83,37 +83,24 @@ export function RunsPage() {
             ))}
           </select>
         </label>
-        <label>
+        <span>
           Pipeline{' '}
-          <input
-            data-testid="filter-pipeline"
+          <CommitInput
+            testId="filter-pipeline"
             list="pipelines-seen"
             value={pipeline}
-            onChange={(e) => setQuery({ pipeline: e.currentTarget.value })}
+            onCommit={(v) => setQuery({ pipeline: v })}
           />
           <datalist id="pipelines-seen">
             {pipelines.map((p) => (
               <option key={p} value={p} />
             ))}
           </datalist>
-        </label>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            setQuery({ tag: tagDraft });
-          }}
-        >
-          <label>
-            Tag{' '}
-            <input
-              data-testid="filter-tag"
-              placeholder="key=value"
-              value={tagDraft}
-              onInput={(e) => setTagDraft(e.currentTarget.value)}
-              onBlur={() => setQuery({ tag: tagDraft })}
-            />
-          </label>
-        </form>
+        </span>
+        <span>
+          Tag{' '}
+          <CommitInput testId="filter-tag" placeholder="key=value" value={tag} onCommit={(v) => setQuery({ tag: v })} />
+        </span>
         {(status || pipeline || tag) && (
           <button type="button" onClick={() => setQuery({ status: undefined, pipeline: undefined, tag: undefined })}>
             Clear filters
