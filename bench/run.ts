@@ -6,7 +6,7 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, scheduler); the
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, scheduler, ui); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
@@ -37,6 +37,7 @@ import { dags, QUICK, W1, W1_quick, W2, W2_quick, W3, W3_quick, WIDE_STEPS_ENV }
 import { measureScheduler, type SchedulerFigures } from './scheduler-bench.js';
 import { formatTable, round, type Throughput } from './stats.js';
 import { benchStorage, type StorageFigures } from './storage-bench.js';
+import { measureUi, type UiFigures } from './ui-bench.js';
 import { WorkerSet } from './worker-set.js';
 import { type Dag, dagPipeline, w1 } from './workloads.js';
 
@@ -49,7 +50,7 @@ const outFile =
     : quick || args.includes('--only')
       ? join(tmpdir(), quick ? 'stepwise-bench-quick.json' : 'stepwise-bench-only.json')
       : fileURLToPath(new URL('./results.json', import.meta.url));
-const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon', 'fanout', 'scheduler'] as const;
+const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon', 'fanout', 'scheduler', 'ui'] as const;
 type SectionId = (typeof SECTIONS)[number];
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
@@ -383,6 +384,24 @@ async function main(): Promise<number> {
     );
     return f;
   });
+  // 8. The web UI in Chromium (issue 15).
+  const ui: UiFigures | undefined = await section(
+    'ui',
+    'web UI: a 10,000-step run (~40,000 events) in Chromium',
+    async () => {
+      const f = await measureUi({ liveSeconds: quick ? 3 : 10 });
+      log(
+        `   first Gantt paint ${f.firstGanttPaintMs} ms, log of ${f.events} events loaded at ${f.logLoadedMs} ms, DOM ${f.domNodes} nodes`,
+      );
+      log(
+        `   scroll end to end: Gantt ${f.scroll.ganttMs} ms, log ${f.scroll.logMs} ms; ${f.scroll.longTasks} long tasks, max ${f.scroll.maxLongTaskMs} ms`,
+      );
+      log(
+        `   live ${f.live.eventsPerSec} events/s for ${f.live.seconds} s: lag p50 ${f.live.lagP50Ms} ms, p95 ${f.live.lagP95Ms} ms, max ${f.live.lagMaxMs} ms`,
+      );
+      return f;
+    },
+  );
   machine.loadAverageEnd = loadavg().map((v) => round(v, 2));
 
   // 6. Summary and JSON.
@@ -439,6 +458,7 @@ async function main(): Promise<number> {
         ratio: round(f.ratio, 3),
       })) ?? null,
     scheduler: scheduler ?? null,
+    ui: ui ?? null,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,
     coordinatorRss_steps: rss?.steps ?? null,
