@@ -38,22 +38,23 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
-/** Scrolls the element to its bottom one viewport per frame; resolves with the time it took. */
+/**
+ * Scrolls the element to its bottom one viewport per frame; resolves with the time it took. Given as text: tsx
+ * would wrap a named arrow function in a `__name` helper that does not exist in the page.
+ */
 function scrollToEnd(page: Page, selector: string): Promise<number> {
-  return page.evaluate(
-    (sel) =>
-      new Promise<number>((resolve) => {
-        const el = document.querySelector(sel) as HTMLElement;
-        const t0 = performance.now();
-        const tick = () => {
-          el.scrollTop += el.clientHeight;
-          if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) resolve(performance.now() - t0);
-          else requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-      }),
-    selector,
-  );
+  return page.evaluate(`new Promise((resolve) => {
+    const el = document.querySelector(${JSON.stringify(selector)});
+    // From the top: the log follows its tail, so it starts at the bottom.
+    el.scrollTop = 0;
+    const t0 = performance.now();
+    const step = () => {
+      el.scrollTop += el.clientHeight;
+      if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) resolve(performance.now() - t0);
+      else requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  })`);
 }
 
 type Hooked = { __stepwise?: { ganttPaintedAt?: number; eventSeqs?: () => number[]; arrivals?: [number, number][] } };

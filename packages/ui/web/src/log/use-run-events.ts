@@ -18,8 +18,11 @@ export interface RunEvents {
 
 const PAGE = 5000;
 
-/** The history of the run's events through the filters, page by page, then the live tail pushed by the stream. */
-export function useRunEvents(runId: string, filters: LogFilters): RunEvents {
+/**
+ * The history of the run's events through the filters, page by page, then the live tail pushed by the stream.
+ * Not before `enabled`: the run page loads its steps first, so the Gantt paints before 40,000 events are parsed.
+ */
+export function useRunEvents(runId: string, filters: LogFilters, enabled = true): RunEvents {
   const key = filtersKey(filters);
   const storeRef = useRef(new EventStore());
   const [version, setVersion] = useState(0);
@@ -28,6 +31,7 @@ export function useRunEvents(runId: string, filters: LogFilters): RunEvents {
   const [tailFrom, setTailFrom] = useState<number>();
 
   useEffect(() => {
+    if (!enabled) return;
     const store = new EventStore();
     storeRef.current = store;
     setVersion((v) => v + 1);
@@ -56,7 +60,7 @@ export function useRunEvents(runId: string, filters: LogFilters): RunEvents {
       }
     });
     return () => abort.abort();
-  }, [runId, key]);
+  }, [runId, key, enabled]);
 
   return {
     store: storeRef.current,

@@ -47,7 +47,7 @@ export function RunPage({ runId }: { readonly runId: string }) {
   const [error, setError] = useState<string>();
   const [ticked, setTicked] = useState<ReadonlySet<string>>(new Set());
   const [reload, setReload] = useState(0);
-  const events = useRunEvents(runId, filters);
+  const events = useRunEvents(runId, filters, detail?.run.runId === runId);
   const live = detail !== undefined && !detail.run.finished;
   const now = useNow(live);
 
