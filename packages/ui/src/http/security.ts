@@ -83,7 +83,10 @@ export function securityMiddleware(ctx: UiContext): MiddlewareHandler {
       if (origin !== undefined) {
         throw new UiRequestError('FORBIDDEN_ORIGIN', `refused: a state-changing call from another origin (${origin})`);
       }
-      if (ctx.readOnly) throw new UiRequestError('READ_ONLY', 'this UI is read-only (started with --read-only)');
+      // Validation changes nothing: a read-only UI still checks configs.
+      if (ctx.readOnly && path !== '/api/validate') {
+        throw new UiRequestError('READ_ONLY', 'this UI is read-only (started with --read-only)');
+      }
     }
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');

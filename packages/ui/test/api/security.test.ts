@@ -58,7 +58,7 @@ describe('security (SPEC §11)', () => {
     const app = uiApp(t.instance, { readOnly: true });
     for (const path of [
       '/api/runs',
-      '/api/validate',
+      '/api/schedules/nightly/stop',
       '/api/runs/x/cancel',
       '/api/runs/x/reexecute',
       '/api/schedules/nightly/start',
@@ -68,6 +68,8 @@ describe('security (SPEC §11)', () => {
       expect(r.body.error.code).toBe('READ_ONLY');
     }
     expect((await call<MetaResponse>(app, 'GET', '/api/meta')).body.readOnly).toBe(true);
+    // Validation changes nothing: still answered.
+    expect((await call(app, 'POST', '/api/validate', { pipeline: 'etl' })).status).toBe(200);
     expect((await call(app, 'GET', '/api/runs')).status).toBe(200);
   });
 
