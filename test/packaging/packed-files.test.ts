@@ -1,5 +1,5 @@
 // The tarball content check of the packed-install script: it must fail when a tarball misses a file.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryPoints, missingFiles, type PackedFile } from '../../scripts/packaging/packed-files.js';
@@ -85,4 +85,32 @@ describe('published packages', () => {
       expect(readFileSync(join(ROOT, 'packages', pkg, 'README.md'), 'utf8')).toMatch(/^# @stepwise\//);
     });
   }
+});
+
+describe('shipped text', () => {
+  /** String literals of the published packages' sources (comments left out): what users read in messages and help. */
+  function literalsNaming(pattern: RegExp): string[] {
+    const hits: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (path.endsWith('.ts')) {
+          const code = readFileSync(path, 'utf8')
+            .replace(/\/\*[\s\S]*?\*\//g, '')
+            .replace(/^\s*\/\/.*$/gm, '');
+          for (const m of code.matchAll(/(['"`])((?:(?!\1)[^\\\n]|\\.)*)\1/g)) {
+            if (pattern.test(m[2] as string)) hits.push(`${path.slice(ROOT.length + 1)}: ${m[0]}`);
+          }
+        }
+      }
+    };
+    for (const pkg of PUBLISHED) walk(join(ROOT, 'packages', pkg, 'src'));
+    return hits;
+  }
+
+  it('names docs by URL, never by a repository path that does not ship', () => {
+    // docs/ is not in any tarball: a message or help text pointing there must use docsUrl() (a URL).
+    expect(literalsNaming(/(^|[\s(])(docs|examples|test|scripts)\/[\w./-]+\.(md|ts|yaml)/)).toEqual([]);
+  });
 });

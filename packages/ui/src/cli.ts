@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { Instance, parsePositiveInt } from '@stepwise/core';
+import { docsUrl, Instance, parsePositiveInt } from '@stepwise/core';
 import type { Command } from 'commander';
 import { buildApp } from './app.js';
 import { UiStartError } from './errors.js';
@@ -80,7 +80,7 @@ async function uiCommand(opts: UiCommandOptions): Promise<void> {
 export function registerCommands(program: Command): void {
   program
     .command('ui')
-    .description('serve the web UI and its HTTP API (docs/ui.md)')
+    .description(`serve the web UI and its HTTP API (${docsUrl('ui.md')})`)
     .option('-f, --file <file>', 'the definitions file: pipelines, launch, schedules')
     .option('--host <host>', 'address to bind (any other than loopback needs --token)', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '3000')

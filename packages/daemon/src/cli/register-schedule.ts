@@ -66,7 +66,9 @@ export function registerScheduleCommands(program: Command, act: Act): void {
     .action(act((name, opts) => scheduleBackfillCommand(name, opts)));
   schedule
     .command('export-crontab')
-    .description('system-cron lines calling `stepwise schedule tick` (one every-minute line; see docs/scheduler.md)')
+    .description(
+      `system-cron lines calling \`stepwise schedule tick\` (one every-minute line; see ${docsUrl('scheduler.md')})`,
+    )
     .requiredOption(...FILE)
     .option('--cron-tz', 'one line per schedule pattern under CRON_TZ=<zone> (cronie) instead')
     .action(act((opts) => scheduleExportCrontabCommand(opts)));
