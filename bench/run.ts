@@ -6,7 +6,8 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, scheduler, ui); the
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, scheduler, ui,
+ *                                 heavy); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
@@ -30,6 +31,7 @@ import { startRedisServer } from '@stepwise/testing';
 import pg from 'pg';
 import { type LatencyFigures, measureLatency, measureThroughput, type ThroughputFigures } from './daemon-bench.js';
 import { type FanOutFigures, measureFanOuts } from './fanout-bench.js';
+import { benchHeavy, type HeavyFigures } from './heavy-bench.js';
 import { measureInProcess } from './inprocess-bench.js';
 import { measurePlanBuild, type PlanBuildTiming } from './plan-build.js';
 import { benchQueue, measureCoordinatorRss, type RssFigures, type WorkloadQueueResult } from './queue-bench.js';
@@ -50,7 +52,18 @@ const outFile =
     : quick || args.includes('--only')
       ? join(tmpdir(), quick ? 'stepwise-bench-quick.json' : 'stepwise-bench-only.json')
       : fileURLToPath(new URL('./results.json', import.meta.url));
-const SECTIONS = ['plans', 'inprocess', 'storage', 'queue', 'rss', 'daemon', 'fanout', 'scheduler', 'ui'] as const;
+const SECTIONS = [
+  'plans',
+  'inprocess',
+  'storage',
+  'queue',
+  'rss',
+  'daemon',
+  'fanout',
+  'scheduler',
+  'ui',
+  'heavy',
+] as const;
 type SectionId = (typeof SECTIONS)[number];
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
@@ -228,6 +241,7 @@ async function main(): Promise<number> {
   let rssRuns: { runs: RssFigures[]; note?: string } | undefined;
   let daemon: { latency: LatencyFigures[]; throughput: ThroughputFigures[] } | undefined;
   let fanOut: FanOutFigures[] | undefined;
+  let heavy: HeavyFigures | undefined;
   // The quick run starts its workers once, with the small RSS pipeline already in them.
   let quickWorkers: WorkerSet | undefined;
   try {
@@ -365,6 +379,49 @@ async function main(): Promise<number> {
         onProgress: (line) => log(`   ${line}`),
       }),
     );
+    // 8. Heavy steps: isolation modes on CPU-bound and no-op steps.
+    heavy = await section(
+      'heavy',
+      'heavy steps: 1 stepwise worker x 2 per isolation mode (none, thread, process)',
+      async () => {
+        const figures = await benchHeavy({
+          redisUrl: redis.url,
+          prefix,
+          repetitions: REPETITIONS,
+          warmup: WARMUP,
+          quick,
+          cores: cpu.length,
+          onProgress: log,
+        });
+        log(
+          formatTable([
+            [
+              'mode',
+              'cpu steps/s',
+              'cpu ms/step',
+              'vs none',
+              'overhead ms/step',
+              'W1 steps/s',
+              'W3 steps/s',
+              'W1 +ms/step',
+              'W3 +ms/step',
+            ],
+            ...figures.modes.map((m) => [
+              m.mode,
+              m.cpu.stepsPerSec.toFixed(1),
+              m.cpu.msPerStep.toFixed(1),
+              `${(m.cpuSpeedup ?? 0).toFixed(2)}x`,
+              m.cpuOverheadMsPerStep.toFixed(1),
+              int(m.noop.W1.stepsPerSec),
+              int(m.noop.W3.stepsPerSec),
+              (m.noopAddedMsPerStep?.W1 ?? 0).toFixed(3),
+              (m.noopAddedMsPerStep?.W3 ?? 0).toFixed(3),
+            ]),
+          ]),
+        );
+        return figures;
+      },
+    );
   } finally {
     await quickWorkers?.stop();
     await redis.stop();
@@ -459,6 +516,7 @@ async function main(): Promise<number> {
       })) ?? null,
     scheduler: scheduler ?? null,
     ui: ui ?? null,
+    heavy: heavy ?? null,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,
     coordinatorRss_steps: rss?.steps ?? null,

@@ -18,6 +18,10 @@ export interface WorkerSetOptions {
   concurrency: number;
   /** Extra environment for the workers (e.g. the wide pipeline's size, NODE_OPTIONS=--cpu-prof). */
   env?: Record<string, string>;
+  /** The definitions file the workers load. Default bench/queue-workloads.ts. */
+  file?: string;
+  /** More `stepwise worker` arguments (e.g. `--isolation thread`). */
+  extraArgs?: string[];
   /** Extra node flags for the first worker only, e.g. `--cpu-prof` (which Node 20 refuses in NODE_OPTIONS). */
   firstNodeArgs?: string[];
 }
@@ -33,7 +37,8 @@ export class WorkerSet {
     const run = uniquePrefix('bench').slice(1, -1);
     const workers = Array.from({ length: options.count }, (_, i) =>
       spawnWorker({
-        file: WORKLOADS_FILE,
+        file: options.file ?? WORKLOADS_FILE,
+        extraArgs: options.extraArgs,
         redisUrl: options.redisUrl,
         prefix: options.prefix,
         name: `${run}-${i}`,

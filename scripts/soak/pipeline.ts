@@ -3,7 +3,8 @@
  * from $STEPWISE_SOAK_STEPS and $STEPWISE_SOAK_SEED (set by the soak for every process it starts), so every
  * process builds the same graph and the same plan fingerprint. Without them: a 200-step graph, seed 1.
  *
- * Each step sleeps a seeded 0–50 ms, then returns `{ h, attempt, worker }`: `h` is a digest of its key and its
+ * Each step sleeps a seeded 0–50 ms (or, one source or mix step in ten, blocks its loop; one in ten ignores its
+ * abort: see heavy-steps.ts), then returns `{ h, attempt, worker }`: `h` is a digest of its key and its
  * inputs' `h` (so the checker recomputes it from the graph alone); `attempt` and `worker` say which attempt
  * wrote the stored value, so the checker can tell whether a stale attempt overwrote it.
  */
@@ -26,6 +27,7 @@ import {
   stepDurationMs,
   stepValue,
 } from './graph.js';
+import { heavyKind, heavyWork } from './heavy-steps.js';
 
 export const STEPS_ENV = 'STEPWISE_SOAK_STEPS';
 export const SEED_ENV = 'STEPWISE_SOAK_SEED';
@@ -56,7 +58,7 @@ function soakOps(seed: number) {
     name: 'soak_source',
     out: stepOutput,
     async compute(ctx) {
-      await sleep(stepDurationMs(seed, ctx.stepKey), ctx.signal);
+      await heavyWork(heavyKind(seed, ctx.stepKey), stepDurationMs(seed, ctx.stepKey), ctx.signal, sleep);
       return { h: stepValue(ctx.stepKey, []), attempt: ctx.attempt, worker: ctx.workerId ?? 'local' };
     },
   });
@@ -65,7 +67,7 @@ function soakOps(seed: number) {
     ins: { xs: z.array(stepOutput) },
     out: stepOutput,
     async compute(ctx, { xs }) {
-      await sleep(stepDurationMs(seed, ctx.stepKey), ctx.signal);
+      await heavyWork(heavyKind(seed, ctx.stepKey), stepDurationMs(seed, ctx.stepKey), ctx.signal, sleep);
       const h = stepValue(
         ctx.stepKey,
         xs.map((x) => x.h),
@@ -105,7 +107,7 @@ function soakOps(seed: number) {
     ins: { xs: z.array(stepOutput) },
     out: stepOutput,
     async compute(ctx, { xs }) {
-      await sleep(stepDurationMs(seed, ctx.stepKey), ctx.signal);
+      await heavyWork(heavyKind(seed, ctx.stepKey), stepDurationMs(seed, ctx.stepKey), ctx.signal, sleep);
       return {
         h: joinValue(
           ctx.stepKey,

@@ -73,9 +73,19 @@ export {
 export type { Executor, LaunchContext, StepLauncher } from './execution/executor.js';
 export { executorFromConfig } from './execution/executor-registry.js';
 export { InProcessExecutor, type InProcessExecutorOptions } from './execution/executors/in-process.js';
-export { StepProcessIpcError } from './execution/executors/ipc-protocol.js';
+export {
+  type ChildMessage,
+  type InitMessage,
+  type IORequestMessage,
+  type IOResultMessage,
+  type ParentMessage,
+  type ReadyMessage,
+  type RunMessage,
+  StepProcessIpcError,
+} from './execution/executors/ipc-protocol.js';
 export { MultiprocessExecutor, type MultiprocessExecutorOptions } from './execution/executors/multiprocess.js';
 export { StepProcessExitedError } from './execution/executors/multiprocess-launcher.js';
+export { stepHostEntry, stepHostExecArgv } from './execution/executors/step-host-entry.js';
 export {
   PARENT_RUN_TAG,
   planReexecution,

@@ -27,7 +27,7 @@ export {
   RedisIOManager,
   type RedisIOManagerOptions,
 } from './redis-io-manager.js';
-export { markSucceeded, pingWithin, subscribeToCancels, succeededOf } from './scripts.js';
+export { markSucceeded, pingWithin, recordStall, stallsOf, subscribeToCancels, succeededOf } from './scripts.js';
 export {
   decodeEventEntry,
   encodeEventEntry,

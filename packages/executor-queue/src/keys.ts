@@ -30,6 +30,14 @@ export class RedisKeys {
     return `${this.prefix}:run:${runId}:watch`;
   }
 
+  /**
+   * Hash of the run's steps whose job lock was lost because their worker's event loop was blocked (field: step
+   * key, value: how often): a worker taking such a job again fails the step once the count reaches its bound.
+   */
+  runStalls(runId: string): string {
+    return `${this.prefix}:run:${runId}:stalls`;
+  }
+
   /** Pub/sub channel announcing canceled runs, so workers abort their running steps. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

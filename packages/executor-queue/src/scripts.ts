@@ -100,9 +100,21 @@ export async function succeededOf(
   return new Set(stepKeys.filter((_, i) => flags[i] === 1));
 }
 
+/** Counts one more loop-blocked stall of a step's job (see RedisKeys.runStalls); resolves to the new count. */
+export async function recordStall(redis: Redis, keys: RedisKeys, runId: string, stepKey: string): Promise<number> {
+  const key = keys.runStalls(runId);
+  const [[, count] = []] = (await redis.multi().hincrby(key, stepKey, 1).pexpire(key, SUCCEEDED_TTL_MS).exec()) ?? [];
+  return Number(count ?? 0);
+}
+
+/** How often a step's job was lost to its worker's blocked event loop (see recordStall). */
+export async function stallsOf(redis: Redis, keys: RedisKeys, runId: string, stepKey: string): Promise<number> {
+  return Number((await redis.hget(keys.runStalls(runId), stepKey)) ?? 0);
+}
+
 /** Deletes a run's event stream (once its coordinator has read it to the end). */
 export async function deleteRunEvents(redis: Redis, keys: RedisKeys, runId: string): Promise<void> {
-  await redis.del(keys.runEvents(runId), keys.runSucceeded(runId), keys.runWatch(runId));
+  await redis.del(keys.runEvents(runId), keys.runSucceeded(runId), keys.runWatch(runId), keys.runStalls(runId));
 }
 
 /** Keeps a malformed job or stream entry for inspection: `fields` are name/value pairs. */

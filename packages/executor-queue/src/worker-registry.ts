@@ -14,6 +14,17 @@ export interface WorkerInfo {
   startedAt: number;
   heartbeatAt: number;
   draining: boolean;
+  /** Where its steps run: on its own event loop (`none`), in a pool of threads or of processes. */
+  isolation?: 'none' | 'thread' | 'process';
+  /** Its pools: members started, members with their code loaded, and members running a step now. */
+  pools?: Array<{ isolation: 'thread' | 'process'; size: number; ready: number; busy: number }>;
+  /** The longest its event loop was blocked in the last heartbeat period, in ms. */
+  loopLagMs?: number;
+  /**
+   * Steps it gave up on while they still run on its event loop (`--isolation none` cannot kill them): their
+   * attempts were failed, their slots released; the reason says why (cancel grace or timeout exceeded).
+   */
+  abandoned?: Array<{ runId: string; stepKey: string; attempt: number; reason: string; at: number }>;
 }
 
 /** A worker is live while its heartbeat is younger than this. */

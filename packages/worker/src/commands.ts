@@ -9,6 +9,7 @@ import {
 } from '@stepwise/executor-queue';
 import { type Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { DEFAULT_ISOLATION, ISOLATIONS, isIsolation } from './isolation.js';
 import { StepwiseWorker } from './worker.js';
 
 const DAEMON_PACKAGE = '@stepwise/daemon';
@@ -58,6 +59,31 @@ export function registerCommands(program: Command): void {
       'ms running steps get to finish on SIGTERM (default: 300000)',
       positiveInt('--drain-timeout'),
     )
+    .option(
+      '--isolation <mode>',
+      `where steps run: ${ISOLATIONS.join(' | ')} (the worker's event loop, a pool of threads, a pool of processes; see docs/workers.md)`,
+      (value: string) => {
+        if (!isIsolation(value))
+          throw new InvalidArgumentError(`--isolation must be one of ${ISOLATIONS.join(', ')}, got '${value}'`);
+        return value;
+      },
+      DEFAULT_ISOLATION,
+    )
+    .option(
+      '--cancel-grace <ms>',
+      'ms an aborted step (run canceled, or past its timeout) gets to stop before it is killed (none: abandoned)',
+      positiveInt('--cancel-grace'),
+    )
+    .option(
+      '--step-timeout <ms>',
+      'time limit of each step unless its op sets timeoutMs',
+      positiveInt('--step-timeout'),
+    )
+    .option(
+      '--max-stalls <n>',
+      "a step's locks lost to this worker's blocked event loop before the step fails (default 2)",
+      positiveInt('--max-stalls'),
+    )
     .action(async (opts) => {
       const logger = pino(
         { name: 'stepwise-worker', level: process.env.STEPWISE_LOG_LEVEL ?? 'info' },
@@ -80,6 +106,10 @@ export function registerCommands(program: Command): void {
         metricsPort: opts.metricsPort,
         lockDurationMs: opts.lockDuration,
         drainTimeoutMs: opts.drainTimeout,
+        isolation: opts.isolation,
+        cancelGraceMs: opts.cancelGrace,
+        stepTimeoutMs: opts.stepTimeout,
+        maxStalls: opts.maxStalls,
         logger,
       });
       try {
@@ -149,9 +179,16 @@ export function registerCommands(program: Command): void {
         }
         for (const w of workers) {
           const running = w.running.map((r) => `${r.stepKey}@${r.runId.slice(0, 8)}`).join(', ') || '-';
+          const pools = (w.pools ?? []).map((p) => `  ${p.isolation}s=${p.busy}/${p.size} busy`).join('');
+          const lag = w.loopLagMs ? `  loop-lag=${w.loopLagMs}ms` : '';
           process.stdout.write(
-            `${w.name}  host=${w.host} pid=${w.pid}  queues=${w.queues.join(',')}  concurrency=${w.concurrency}${w.draining ? '  draining' : ''}  running: ${running}\n`,
+            `${w.name}  host=${w.host} pid=${w.pid}  queues=${w.queues.join(',')}  concurrency=${w.concurrency}  isolation=${w.isolation ?? 'none'}${pools}${lag}${w.draining ? '  draining' : ''}  running: ${running}\n`,
           );
+          for (const a of w.abandoned ?? []) {
+            process.stdout.write(
+              `  abandoned: ${a.stepKey}@${a.runId.slice(0, 8)} attempt ${a.attempt}: ${a.reason}\n`,
+            );
+          }
         }
       } finally {
         redis.disconnect();

@@ -1,12 +1,11 @@
 import {
-  executeStep,
   FsIOManager,
   type LoadedDefinitions,
   makeEvent,
   type PipelineDefinition,
   pipelineToRun,
-  ResourceManager,
   refKey,
+  type SerializedError,
   StepRefusedError,
   type StepwiseEvent,
   serializeError,
@@ -26,6 +25,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { JobIO, TurnValues } from './job-io.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { StallGuard } from './stall-guard.js';
+import type { RunControl } from './step-runner.js';
+import { StepRunners } from './step-runners.js';
+import { StepWatch } from './step-watch.js';
+
+/** The events that end an attempt. */
+const TERMINAL = new Set<StepwiseEvent['type']>(['STEP_SUCCESS', 'STEP_FAILURE', 'STEP_UP_FOR_RETRY']);
 
 /** How often a job's peers re-check that this worker still holds the job's lock, in ms. */
 const PEER_LOCK_CHECK_MS = 1_000;
@@ -53,6 +59,10 @@ export interface JobProcessorDeps {
   enqueue?: (queue: string, data: StepJobData) => Promise<void>;
   /** The clock of the peers' lock checks and of `RunningStep.startedAt`. Default Date.now. */
   now?: () => number;
+  /** Where steps run (the worker's loop, a thread or process pool). Default: the worker's loop, 5 s grace. */
+  runners?: StepRunners;
+  /** Fails a job's steps instead of running them once their lock was lost to blocked loops too often. */
+  stalls?: StallGuard;
 }
 
 /**
@@ -66,13 +76,22 @@ export class JobProcessor {
   readonly canceledRuns = new Set<string>();
   /** Set when the worker drains: it finishes the step it runs but starts no other member of its job. */
   draining = false;
-  private readonly resources = new Map<string, ResourceManager>();
+  private readonly runners: StepRunners;
   private fsIO?: FsIOManager;
   private redisTarget?: { redisIO: RedisIOManager; values: TurnValues };
   private readonly deadLetters: DeadLetters;
 
   constructor(private readonly deps: JobProcessorDeps) {
     this.deadLetters = new DeadLetters(deps.redis, deps.keys);
+    this.runners =
+      deps.runners ??
+      new StepRunners({
+        isolation: 'none',
+        poolSize: 1,
+        workerId: deps.workerId,
+        graceMs: 5_000,
+        logger: deps.logger,
+      });
   }
 
   /** Aborts the running steps of a canceled run. */
@@ -99,11 +118,20 @@ export class JobProcessor {
     // A job BullMQ re-queued after its worker went silent is a new attempt.
     const attempt = data.attempt + (job.stalledCounter ?? 0);
     const { runId } = data;
-    const pipeline = this.pipelineFor(data, attempt, job.stalledCounter ?? 0);
+    const stalled = job.stalledCounter ?? 0;
+    deps.logger.debug({ runId, stepKey: data.task.key, attempt, jobId: job.id }, 'job taken');
+    const refusal = await deps.stalls?.refusal(data, stalled);
+    if (refusal) {
+      deps.logger.error({ runId, stepKey: data.task.key, attempt }, refusal.message);
+      this.failAll(data, attempt, stalled, serializeError(refusal));
+      await deps.publisher.flush();
+      return;
+    }
+    const pipeline = this.pipelineFor(data, attempt, stalled);
     if (pipeline) {
       const io = this.jobIO(data);
       io.succeeded = await this.succeededBefore(data, job.stalledCounter ?? 0);
-      let outcome = await this.execute(data, pipeline, attempt, queue, io);
+      let outcome = await this.execute(data, pipeline, attempt, queue, io, ownsJob);
       // Locality: run the lead's chain, while its members' inputs are in memory here.
       // The job's lock covers them: if this worker dies, the job is re-run and so is the rest of the chain.
       const chainAttempt = 1 + (job.stalledCounter ?? 0);
@@ -129,7 +157,7 @@ export class JobProcessor {
           break;
         }
         if (!io.hasInputsOf(next)) break;
-        outcome = await this.execute({ ...data, task: next }, pipeline, chainAttempt, queue, io);
+        outcome = await this.execute({ ...data, task: next }, pipeline, chainAttempt, queue, io, ownsJob);
       }
       await this.runPeers(job, data, pipeline, chainAttempt, queue, ownsJob, io);
     }
@@ -151,22 +179,23 @@ export class JobProcessor {
         runner: `worker ${deps.workerId}`,
       });
     } catch (refusal) {
-      const error = serializeError(refusal);
-      const steps = [
-        [data.task.key, attempt] as const,
-        ...(data.peers ?? []).map((m) => [m.key, 1 + stalled] as const),
-      ];
-      for (const [stepKey, n] of steps) {
-        deps.publisher.publish(
-          makeEvent(
-            'STEP_FAILURE',
-            runId,
-            { error },
-            { stepKey, attempt: n, workerId: deps.workerId, message: error.message },
-          ),
-        );
-      }
+      this.failAll(data, attempt, stalled, serializeError(refusal));
       return undefined;
+    }
+  }
+
+  /** Fails the job's lead and peers with `error` (its chain never starts). */
+  private failAll(data: StepJobData, attempt: number, stalled: number, error: SerializedError): void {
+    const steps = [[data.task.key, attempt] as const, ...(data.peers ?? []).map((m) => [m.key, 1 + stalled] as const)];
+    for (const [stepKey, n] of steps) {
+      this.deps.publisher.publish(
+        makeEvent(
+          'STEP_FAILURE',
+          data.runId,
+          { error },
+          { stepKey, attempt: n, workerId: this.deps.workerId, message: error.message },
+        ),
+      );
     }
   }
 
@@ -227,7 +256,7 @@ export class JobProcessor {
         for (const rest of peers.slice(i)) await deps.enqueue(queue, { ...one, attempt: 1, task: rest });
         return;
       }
-      await this.execute(one, pipeline, attempt, queue, io);
+      await this.execute(one, pipeline, attempt, queue, io, ownsJob);
     }
   }
 
@@ -237,6 +266,7 @@ export class JobProcessor {
     attempt: number,
     queue: string,
     io: JobIO,
+    ownsJob: () => Promise<boolean>,
   ): Promise<string> {
     const { deps } = this;
     const { runId } = data;
@@ -251,42 +281,69 @@ export class JobProcessor {
     deps.metrics?.started(labels);
     const started = performance.now();
     let outcome = 'FAILURE';
+    const stepStartedAt = (deps.now ?? Date.now)();
+    const publish = (event: StepwiseEvent) => {
+      if (event.type === 'STEP_OUTPUT') {
+        const key = refKey({ runId, step: stepKey, output: event.data.output, mappingKey: event.data.mappingKey });
+        const bytes = io.recordOutput(key);
+        if (bytes) deps.publisher.publishValue(runId, { key, attempt, bytes });
+      }
+      // Sent ahead of the event, in its pipeline: a re-run of this job (its worker died before BullMQ
+      // heard the job complete) then skips the step.
+      if (event.type === 'STEP_SUCCESS')
+        void deps.publisher.publishWrite((p) => markSucceeded(p, deps.keys, runId, stepKey));
+      deps.publisher.publish(event);
+      if (event.type === 'STEP_FAILURE') logger.warn({ err: event.data.error.message }, 'step failed');
+    };
+    // A step that ends after this worker's loop was blocked long enough to lose the job's lock: its ending is held
+    // until the lock is checked (see StallGuard.settle), so that a stale attempt's success never counts.
+    let held: StepwiseEvent[] | undefined;
+    const emit = (event: StepwiseEvent) => {
+      if (event.type === 'STEP_START') watch?.started();
+      if (held) held.push(event);
+      else if (TERMINAL.has(event.type) && deps.stalls?.atRisk(stepStartedAt)) held = [event];
+      else publish(event);
+    };
+    let watch: StepWatch | undefined;
     try {
-      const result = await executeStep(
-        data.task,
-        attempt,
-        {
-          pipeline,
-          io: io.managerFor(data),
-          resources: this.resourcesFor(pipeline, logger),
-          logger,
-          workerId: deps.workerId,
-        },
-        {
-          signal: controller.signal,
-          resourceConfig: data.resources,
-          emit: (event: StepwiseEvent) => {
-            if (event.type === 'STEP_OUTPUT') {
-              const key = refKey({
-                runId,
-                step: stepKey,
-                output: event.data.output,
-                mappingKey: event.data.mappingKey,
-              });
-              const bytes = io.recordOutput(key);
-              if (bytes) deps.publisher.publishValue(runId, { key, attempt, bytes });
-            }
-            // Sent ahead of the event, in its pipeline: a re-run of this job (its worker died before BullMQ
-            // heard the job complete) then skips the step.
-            if (event.type === 'STEP_SUCCESS')
-              void deps.publisher.publishWrite((p) => markSucceeded(p, deps.keys, runId, stepKey));
-            deps.publisher.publish(event);
-            if (event.type === 'STEP_FAILURE') logger.warn({ err: event.data.error.message }, 'step failed');
-          },
-        },
+      const runner = this.runners.runnerFor(data.task);
+      watch = new StepWatch({
+        stepKey,
+        cancel: controller.signal,
+        timeout: this.runners.timeoutOf(data.task, pipeline),
+        graceMs: this.runners.graceMs,
+        onOverdue: (cause) => control.onOverdue?.(cause),
+      });
+      const control: RunControl = { signal: watch.signal };
+      outcome = await runner.run(
+        { task: data.task, attempt, pipeline, io: io.managerFor(data), resourceConfig: data.resources, logger, emit },
+        control,
       );
-      outcome = result.status;
+    } catch (error) {
+      // A bad isolation tag, say: the step fails, the worker goes on.
+      const failure = serializeError(error);
+      emit(
+        makeEvent(
+          'STEP_FAILURE',
+          runId,
+          { error: failure },
+          { stepKey, attempt, workerId: deps.workerId, message: failure.message },
+        ),
+      );
     } finally {
+      watch?.dispose();
+      if (held && deps.stalls) {
+        const verdict = await deps.stalls.settle(data, attempt, stepStartedAt, ownsJob).catch(() => 'owned' as const);
+        if (verdict === 'owned') for (const event of held) publish(event);
+        else {
+          outcome = 'FAILURE';
+          if (verdict !== 'lost') {
+            const error = serializeError(verdict);
+            const meta = { stepKey, attempt, workerId: deps.workerId, message: error.message };
+            publish(makeEvent('STEP_FAILURE', runId, { error }, meta));
+          }
+        }
+      }
       this.running.delete(slot);
       deps.metrics?.finished(labels, outcome, (performance.now() - started) / 1000);
     }
@@ -307,18 +364,13 @@ export class JobProcessor {
     return new JobIO(this.redisTarget);
   }
 
-  private resourcesFor(pipeline: PipelineDefinition, logger: Logger): ResourceManager {
-    let manager = this.resources.get(pipeline.name);
-    if (!manager) {
-      manager = new ResourceManager(pipeline, logger);
-      this.resources.set(pipeline.name, manager);
-    }
-    return manager;
+  /** Where steps run; the worker reports its pools and abandoned steps from here. */
+  get stepRunners(): StepRunners {
+    return this.runners;
   }
 
   async teardown(): Promise<void> {
-    for (const manager of this.resources.values()) await manager.teardown();
-    this.resources.clear();
+    await this.runners.close();
   }
 
   private async deadLetter(job: Job, queue: string, reason: string): Promise<void> {

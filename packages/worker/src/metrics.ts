@@ -3,6 +3,15 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 type Labels = { queue: string; op: string };
 
+export interface WorkerMetricsOptions {
+  queueDepth: () => Promise<Record<string, number>>;
+  health: () => Record<string, unknown>;
+  /** The event loop's longest lag since the last scrape, in ms. */
+  loopLagMs?: () => number;
+  /** Each pool's members and busy members. */
+  pools?: () => Array<{ isolation: string; size: number; busy: number }>;
+}
+
 /**
  * Prometheus metrics of one worker process, served on `--metrics-port` with `/healthz` (also `/readyz`: 503 while
  * draining or cut off from Redis) and `/livez` (200 while the process serves HTTP).
@@ -14,9 +23,12 @@ export class WorkerMetrics {
   private readonly stepDuration: Histogram<'queue' | 'op'>;
   private readonly activeSteps: Gauge;
   private readonly malformedJobs: Counter<'queue'>;
+  private readonly killedSteps: Counter<'isolation'>;
+  private readonly abandonedSteps: Counter;
+  private readonly loopStalls: Counter;
   private server?: Server;
 
-  constructor(options: { queueDepth: () => Promise<Record<string, number>>; health: () => Record<string, unknown> }) {
+  constructor(options: WorkerMetricsOptions) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'stepwise_worker_' });
     this.stepsStarted = new Counter({
@@ -59,7 +71,62 @@ export class WorkerMetrics {
         for (const [queue, n] of Object.entries(depth)) this.set({ queue }, n);
       },
     });
+    this.killedSteps = new Counter({
+      name: 'stepwise_killed_steps_total',
+      help: 'Steps whose thread or process was killed past their cancel grace or timeout',
+      labelNames: ['isolation'],
+      registers,
+    });
+    this.abandonedSteps = new Counter({
+      name: 'stepwise_abandoned_steps_total',
+      help: 'Steps on the worker loop (--isolation none) given up on past their cancel grace or timeout',
+      registers,
+    });
+    this.loopStalls = new Counter({
+      name: 'stepwise_loop_stalls_total',
+      help: "Job locks this worker lost because its event loop was blocked longer than the lock's renewal allows",
+      registers,
+    });
+    const { loopLagMs, pools } = options;
+    new Gauge({
+      name: 'stepwise_event_loop_lag_seconds',
+      help: "The longest the worker's event loop ran late since the last scrape",
+      registers,
+      collect() {
+        this.set((loopLagMs?.() ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'stepwise_pool_size',
+      help: 'Threads or processes in each step pool of this worker',
+      labelNames: ['isolation'],
+      registers,
+      collect() {
+        for (const p of pools?.() ?? []) this.set({ isolation: p.isolation }, p.size);
+      },
+    });
+    new Gauge({
+      name: 'stepwise_pool_utilisation',
+      help: 'Share of each step pool running a step now (0 to 1)',
+      labelNames: ['isolation'],
+      registers,
+      collect() {
+        for (const p of pools?.() ?? []) this.set({ isolation: p.isolation }, p.size === 0 ? 0 : p.busy / p.size);
+      },
+    });
     this.health = options.health;
+  }
+
+  killed(isolation: string): void {
+    this.killedSteps.inc({ isolation });
+  }
+
+  abandoned(): void {
+    this.abandonedSteps.inc();
+  }
+
+  stalled(): void {
+    this.loopStalls.inc();
   }
 
   private readonly health: () => Record<string, unknown>;

@@ -17,8 +17,12 @@ import {
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
+import { DEFAULT_ISOLATION, type Isolation } from './isolation.js';
 import { JobProcessor } from './job-processor.js';
+import { LoopLag } from './loop-lag.js';
 import { WorkerMetrics } from './metrics.js';
+import { StallGuard } from './stall-guard.js';
+import { StepRunners } from './step-runners.js';
 
 export interface StepwiseWorkerOptions {
   /** The definitions file to load (`.ts` or `.js`); or pass `definitions` already loaded. */
@@ -46,6 +50,25 @@ export interface StepwiseWorkerOptions {
   metricsPort?: number;
   /** On stop, how long running steps get to finish before the process gives up on them. Default 300,000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Where steps run: `none` on this process's event loop (no cost per step, but a CPU-bound step blocks lock
+   * renewal and every other step), `thread` in a pool of worker threads, `process` in a pool of child processes
+   * (a crash or a leak stays in the step's process), each pool of `concurrency` members that load the code and
+   * set up resources once. An op tagged `isolation` overrides it. Default {@link DEFAULT_ISOLATION}.
+   */
+  isolation?: Isolation;
+  /**
+   * How long a step aborted (its run canceled, or past its timeout) gets to stop before its thread or process is
+   * killed (with `none`: before it is abandoned). Default 5,000 ms.
+   */
+  cancelGraceMs?: number;
+  /** Time limit of each step attempt, unless its op sets `timeoutMs`. Default: none. */
+  stepTimeoutMs?: number;
+  /**
+   * Locks of one step lost to this worker's blocked event loop after which the worker taking its job again fails
+   * the step (naming the fix) instead of running it. Default 2.
+   */
+  maxStalls?: number;
   logger?: Logger;
 }
 
@@ -57,7 +80,10 @@ export class StepwiseWorker {
   readonly id: string;
   readonly queues: string[];
   readonly concurrency: number;
+  readonly isolation: Isolation;
   readonly logger: Logger;
+  /** How late this process's event loop runs (see LoopLag). */
+  readonly loopLag = new LoopLag();
   metricsPort?: number;
   private readonly options: StepwiseWorkerOptions;
   private readonly keys: RedisKeys;
@@ -77,6 +103,7 @@ export class StepwiseWorker {
     this.options = options;
     this.queues = [...new Set(options.queues?.length ? options.queues : ['default'])];
     this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.isolation = options.isolation ?? DEFAULT_ISOLATION;
     this.id = options.name ?? `${hostname()}:${process.pid}`;
     this.keys = new RedisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.redisUrl = options.redisUrl ?? defaultRedisUrl();
@@ -85,6 +112,7 @@ export class StepwiseWorker {
 
   /** Loads the code, connects, and starts pulling steps. Resolves once the worker is serving. */
   async start(): Promise<void> {
+    this.loopLag.start();
     const definitions =
       this.options.definitions ??
       (this.options.file
@@ -119,10 +147,40 @@ export class StepwiseWorker {
           queues: this.queues,
           running: this.processor?.running.size ?? 0,
         }),
+        loopLagMs: () => this.loopLag.readPeak(),
+        pools: () => this.processor?.stepRunners.poolStats() ?? [],
       });
       this.metricsPort = await this.metrics.listen(this.options.metricsPort);
     }
+    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const runners = new StepRunners({
+      isolation: this.isolation,
+      poolSize: this.concurrency,
+      file: definitions.file,
+      workerId: this.id,
+      graceMs: this.options.cancelGraceMs ?? 5_000,
+      stepTimeoutMs: this.options.stepTimeoutMs,
+      logger: this.logger,
+      onKilled: (isolation) => this.metrics?.killed(isolation),
+      onAbandoned: () => {
+        this.metrics?.abandoned();
+        void this.beat(commands);
+      },
+    });
+    runners.start(definitions.pipelines.values());
     const processor = new JobProcessor({
+      runners,
+      stalls: new StallGuard({
+        redis: commands,
+        keys: this.keys,
+        publisher,
+        workerId: this.id,
+        lockDurationMs: lockDuration,
+        maxStalls: this.options.maxStalls ?? 2,
+        loopLag: this.loopLag,
+        logger: this.logger,
+        metrics: this.metrics,
+      }),
       definitions,
       redis: commands,
       data,
@@ -144,7 +202,6 @@ export class StepwiseWorker {
       processor.cancelRun(runId);
     });
 
-    const lockDuration = this.options.lockDurationMs ?? 30_000;
     const gate = this.queues.length > 1;
     for (const queue of this.queues) {
       const worker = new Worker(
@@ -171,7 +228,24 @@ export class StepwiseWorker {
           name: this.id,
         },
       );
-      worker.on('error', (error) => this.logger.warn({ err: error.message, queue }, 'worker error'));
+      // A lock BullMQ could not renew, or a job it could not complete for want of its lock, is said with the
+      // loop's lag: a lag near the lock duration means a step blocked the loop (see StallGuard).
+      worker.on('error', (error) => {
+        const lock = /lock/i.test(error.message);
+        const lagMs = lock ? Math.round(this.loopLag.longestSince(Date.now() - lockDuration)) : undefined;
+        this.logger.warn(
+          { err: error.message, queue, ...(lock ? { loopLagMs: lagMs, lockDurationMs: lockDuration } : {}) },
+          lock && (lagMs ?? 0) >= lockDuration / 2
+            ? 'worker lost a job lock: its event loop was blocked; run CPU-bound ops with --isolation thread or process, or raise --lock-duration'
+            : 'worker error',
+        );
+      });
+      worker.on('lockRenewalFailed', (jobIds: string[]) =>
+        this.logger.warn(
+          { jobIds, queue, loopLagMs: Math.round(this.loopLag.longestSince(Date.now() - lockDuration)) },
+          'could not renew job locks; their steps will be re-run by another worker',
+        ),
+      );
       this.workers.push(worker);
       this.queueHandles.push(new Queue(queue, { connection: commands, prefix: this.keys.prefix }));
     }
@@ -181,7 +255,13 @@ export class StepwiseWorker {
     for (const worker of this.workers) void worker.run();
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     this.logger.info(
-      { queues: this.queues, concurrency: this.concurrency, redis: redactUrl(this.redisUrl), file: definitions.source },
+      {
+        queues: this.queues,
+        concurrency: this.concurrency,
+        isolation: this.isolation,
+        redis: redactUrl(this.redisUrl),
+        file: definitions.source,
+      },
       'worker started',
     );
   }
@@ -213,6 +293,7 @@ export class StepwiseWorker {
     clearTimeout(timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.processor?.teardown();
+    this.loopLag.stop();
     if (commands) await removeWorker(commands, this.keys, this.id).catch(() => {});
     await Promise.all(this.queueHandles.map((q) => q.close().catch(() => {})));
     await this.metrics?.close();
@@ -243,6 +324,10 @@ export class StepwiseWorker {
       startedAt: this.startedAt,
       heartbeatAt: Date.now(),
       draining: this.draining,
+      isolation: this.isolation,
+      pools: this.processor?.stepRunners.poolStats() ?? [],
+      loopLagMs: Math.round(this.loopLag.longestSince(Date.now() - 2_000)),
+      abandoned: this.processor?.stepRunners.inline.abandoned ?? [],
     };
     await writeHeartbeat(commands, this.keys, info).catch((error: Error) =>
       this.logger.debug({ err: error.message }, 'heartbeat failed'),

@@ -41,4 +41,22 @@ describe('worker probe endpoints', () => {
     expect(res.status).toBe(404);
     expect(await res.text()).toMatch(/\/readyz/);
   });
+
+  it("serves the loop lag, the pools' utilisation and the killed steps", async () => {
+    metrics = new WorkerMetrics({
+      queueDepth: async () => ({}),
+      health: () => ({ status: 'ok' }),
+      loopLagMs: () => 250,
+      pools: () => [{ isolation: 'thread', size: 4, busy: 2 }],
+    });
+    metrics.killed('thread');
+    metrics.stalled();
+    const port = await metrics.listen(0, '127.0.0.1');
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^stepwise_event_loop_lag_seconds 0\.25$/m);
+    expect(text).toMatch(/^stepwise_pool_utilisation\{isolation="thread"\} 0\.5$/m);
+    expect(text).toMatch(/^stepwise_pool_size\{isolation="thread"\} 4$/m);
+    expect(text).toMatch(/^stepwise_killed_steps_total\{isolation="thread"\} 1$/m);
+    expect(text).toMatch(/^stepwise_loop_stalls_total 1$/m);
+  });
 });

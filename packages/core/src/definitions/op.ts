@@ -94,6 +94,12 @@ export interface OpOptions<
   /** Free-form tags. `queue` routes the step to a worker queue; `priority` (integer) orders jobs. */
   tags?: Record<string, string>;
   retry?: RetryPolicy;
+  /**
+   * How long one attempt may run, in ms. On a `stepwise worker` the step is then aborted (ctx.signal) and, if it
+   * does not stop within the worker's cancel grace, killed (its thread or process; with `--isolation none` it is
+   * abandoned) and recorded as a STEP_FAILURE naming the timeout. Default: the worker's `--step-timeout` (none).
+   */
+  timeoutMs?: number;
   /** Resources the op uses. Default: all of the pipeline's resources. */
   requiredResources?: string[];
   compute: (
@@ -123,6 +129,8 @@ export interface OpDefinition {
   readonly singleOutput: boolean;
   readonly tags: Readonly<Record<string, string>>;
   readonly retry?: RetryPolicy;
+  /** See OpOptions.timeoutMs. */
+  readonly timeoutMs?: number;
   readonly requiredResources?: readonly string[];
   readonly compute: (ctx: OpContext<unknown>, inputs: Record<string, unknown>) => unknown;
 }
@@ -196,6 +204,9 @@ export function op<
     if (!NAME_PATTERN.test(inName)) throw new DefinitionError(`op '${name}': input name '${inName}' is invalid`);
   }
   if (options.retry !== undefined) validateRetry(name, options.retry);
+  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+    throw new DefinitionError(`op '${name}': timeoutMs must be a positive number of ms, got ${options.timeoutMs}`);
+  }
   const definition: OpDefinition = Object.freeze({
     kind: 'op' as const,
     name,
@@ -207,6 +218,7 @@ export function op<
     singleOutput: options.out !== undefined,
     tags: Object.freeze({ ...(options.tags ?? {}) }),
     retry: options.retry,
+    timeoutMs: options.timeoutMs,
     requiredResources: options.requiredResources,
     compute: options.compute as unknown as OpDefinition['compute'],
   });

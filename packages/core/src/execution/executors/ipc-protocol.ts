@@ -20,10 +20,18 @@ export interface InitMessage {
   type: 'init';
   /** Absolute path of the module that declares the pipeline. */
   file: string;
-  runId: string;
-  pipeline: string;
-  /** The parent's plan fingerprint; a child whose code differs refuses every step. */
-  fingerprint: string;
+  /**
+   * The one run (and pipeline) a multiprocess executor's child serves. Left out by a worker's pool member, which
+   * serves any pipeline of the file: each run message names its pipeline (the worker checked its fingerprint).
+   */
+  run?: {
+    runId: string;
+    pipeline: string;
+    /** The parent's plan fingerprint; a child whose code differs refuses every step. */
+    fingerprint: string;
+  };
+  /** Recorded on the events of the steps it runs. Default `<host>/<pid>`. */
+  workerId?: string;
   /** Level of the child's pino logger (the parent logger's level). */
   logLevel: string;
   /** The parent records compute logs: send `ctx.log` lines to stderr so they reach them. */
@@ -34,6 +42,8 @@ export interface InitMessage {
 export interface RunMessage {
   type: 'run';
   task: StepTask;
+  /** The pipeline to run it with, for a child that serves any pipeline of its file (see InitMessage.run). */
+  pipeline?: string;
   attempt: number;
   resourceConfig: Record<string, unknown>;
 }
@@ -72,4 +82,9 @@ export type IORequestMessage =
   | { type: 'io'; id: number; op: 'store'; ref: OutputRef; value: unknown }
   | { type: 'io'; id: number; op: 'load' | 'has'; ref: OutputRef };
 
-export type ChildMessage = EventMessage | DoneMessage | IORequestMessage;
+/** The child loaded its code (or failed to: its steps then fail): it runs a step as soon as it gets one. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+export type ChildMessage = EventMessage | DoneMessage | IORequestMessage | ReadyMessage;

@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { retryDelayMs } from '../../definitions/op.js';
 import { StepwiseError } from '../../errors/index.js';
 import { makeEvent, serializeError } from '../../events/events.js';
@@ -13,10 +12,9 @@ import {
   type ParentMessage,
   StepProcessIpcError,
 } from './ipc-protocol.js';
+import { stepHostEntry } from './step-host-entry.js';
 
-// Running from src/ (vitest, tsx): the child entry is TypeScript too.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const CHILD_ENTRY = fileURLToPath(new URL(`./multiprocess-child.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url));
+const CHILD_ENTRY = stepHostEntry('process');
 const OUTPUT_TAIL = 4_096;
 
 /** A step process died while running a step: crash, `process.exit`, a signal, out of memory. */
@@ -197,9 +195,7 @@ export class MultiprocessLauncher implements StepLauncher {
     this.send(proc, {
       type: 'init',
       file: settings.file,
-      runId: ctx.runId,
-      pipeline: ctx.pipeline.name,
-      fingerprint: ctx.plan.fingerprint,
+      run: { runId: ctx.runId, pipeline: ctx.pipeline.name, fingerprint: ctx.plan.fingerprint },
       logLevel: ctx.logger.level,
       captureLogs: ctx.instance.computeLogs !== undefined,
     });

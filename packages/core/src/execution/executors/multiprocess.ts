@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ConfigError, LoadError } from '../../errors/index.js';
 import type { Executor, LaunchContext, StepLauncher } from '../executor.js';
 import { MultiprocessLauncher } from './multiprocess-launcher.js';
+import { stepHostExecArgv } from './step-host-entry.js';
 
 export interface MultiprocessExecutorOptions {
   /** Step processes at once; each runs one step at a time. Default: `os.availableParallelism()`. */
@@ -21,33 +20,6 @@ export interface MultiprocessExecutorOptions {
   closeTimeoutMs?: number;
   /** Extra Node flags for the step processes (e.g. `--max-old-space-size=512`). Default none. */
   execArgv?: string[];
-}
-
-// Running from src/ (vitest, tsx): the step processes import the package's sources too.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-}
-
-/**
- * Node flags of a step process: what it needs to run its own entry and resolve packages as this process does.
- * (From dist, the child's definitions loader registers tsx itself when the pipeline file is TypeScript.)
- */
-function childExecArgv(extra: readonly string[]): string[] {
-  const args: string[] = [];
-  if (FROM_SOURCE) args.push('--import', tsxLoader(), '--conditions=source');
-  // Custom conditions change which code is loaded, hence the fingerprint: keep the parent's.
-  const inherited = process.execArgv;
-  for (let i = 0; i < inherited.length; i++) {
-    const arg = inherited[i] as string;
-    if (arg.startsWith('--conditions=') || arg.startsWith('-C=')) {
-      if (!args.includes(arg)) args.push(arg);
-    } else if ((arg === '--conditions' || arg === '-C') && inherited[i + 1] !== undefined) {
-      args.push(arg, inherited[++i] as string);
-    }
-  }
-  return [...args, ...extra];
 }
 
 /**
@@ -88,7 +60,7 @@ export class MultiprocessExecutor implements Executor {
       maxConcurrent: this.maxConcurrent,
       abortGraceMs: this.options.abortGraceMs ?? 5_000,
       closeTimeoutMs: this.options.closeTimeoutMs ?? 5_000,
-      execArgv: childExecArgv(this.options.execArgv ?? []),
+      execArgv: stepHostExecArgv(this.options.execArgv ?? []),
     });
   }
 }
