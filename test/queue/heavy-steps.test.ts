@@ -70,7 +70,7 @@ async function poolIdle(name: string, since = 0): Promise<void> {
       return pools.length > 0 && pools.every((p) => p.ready === p.size && p.busy === 0) ? true : undefined;
     },
     // Every member loads the code (tsx compiles it): slow on a loaded 2-core machine.
-    90_000,
+    180_000,
     `worker ${name}'s pool to be loaded and idle`,
   );
 }

@@ -71,17 +71,17 @@ export function registerCommands(program: Command): void {
     )
     .option(
       '--cancel-grace <ms>',
-      'ms an aborted step (run canceled, or past its timeout) gets to stop before it is killed (none: abandoned)',
+      'ms an aborted step (run canceled, or past its timeout) gets to stop before it is killed (none: abandoned) (default: 5000)',
       positiveInt('--cancel-grace'),
     )
     .option(
       '--step-timeout <ms>',
-      'time limit of each step unless its op sets timeoutMs',
+      'time limit of each step unless its op sets timeoutMs (default: none)',
       positiveInt('--step-timeout'),
     )
     .option(
       '--max-stalls <n>',
-      "a step's locks lost to this worker's blocked event loop before the step fails (default 2)",
+      "a step's locks lost to this worker's blocked event loop before the step fails (default: 2)",
       positiveInt('--max-stalls'),
     )
     .action(async (opts) => {
