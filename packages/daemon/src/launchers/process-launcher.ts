@@ -18,7 +18,8 @@ interface Spare {
  *
  * A new Node process spends most of a second (far more on a loaded host) loading the CLI, opening storage and
  * installing the TypeScript loader before the run can start, so one spare is kept started and warm: a launch hands
- * it the run id on its stdin and starts the next spare. A spare whose daemon is gone reads EOF and exits.
+ * it the run id on its stdin and starts the next spare (from the daemon's first launch on). A spare whose daemon is
+ * gone reads EOF and exits.
  */
 export class ProcessLauncher implements RunLauncher {
   readonly kind = 'process';
@@ -26,9 +27,8 @@ export class ProcessLauncher implements RunLauncher {
   private closed = false;
   private spares = 0;
 
-  constructor(private readonly context: LauncherContext) {
-    this.spare = this.startSpare();
-  }
+  /** The first spare starts with the first launch: a daemon that launches nothing (scheduler only) has none. */
+  constructor(private readonly context: LauncherContext) {}
 
   launch(run: RunRecord): Promise<LaunchDetails> {
     const spare = this.takeSpare();
