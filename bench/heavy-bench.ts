@@ -52,7 +52,8 @@ export interface HeavyFigures {
 /** Rounds of hashRounds that take about `ms` here (median of 5 timings). */
 function calibrate(ms: number): { rounds: number; stepMs: number } {
   const probe = 2_000;
-  hashRounds(probe);
+  // Warmed up as a worker's JIT is after its first steps: a cold timing overstates the work per round.
+  for (let i = 0; i < 20; i++) hashRounds(probe);
   const perRound = median(
     Array.from({ length: 5 }, () => {
       const t0 = performance.now();

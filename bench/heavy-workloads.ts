@@ -28,7 +28,7 @@ const hash = op({
 });
 
 /** Steps of the CPU-bound workload, all independent (so every slot is busy), and of its quick version. */
-export const CPU_STEPS = 40;
+export const CPU_STEPS = 80;
 export const CPU_STEPS_QUICK = 8;
 
 function cpuPipeline(name: string, steps: number): PipelineDefinition {
