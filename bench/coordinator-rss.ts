@@ -4,13 +4,16 @@
  * were started with) through the queue executor, samples its own RSS every 100 ms, and sends the figures to its
  * parent over IPC. A process of its own, so the heap holds this run and nothing else the benchmark did.
  * $BENCH_STORAGE picks the run storage: `sqlite` (stepwise.yaml's default, in a temp dir) or `memory` (what
- * executePipeline uses without an instance; it keeps the whole event log in this process).
+ * executePipeline uses without an instance; it keeps the whole event log in this process). $BENCH_PIPELINE names
+ * another pipeline of queue-workloads.ts to run instead (the 20,000-item `fan_out`), and $BENCH_IO=fs puts the
+ * step outputs in files of the temp dir instead of Redis.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { executePipeline, Instance } from '@stepwise/core';
+import { executePipeline, Instance, type PipelineDefinition } from '@stepwise/core';
 import type { RssFigures } from './queue-bench.js';
+import * as workloads from './queue-workloads.js';
 import { wide } from './queue-workloads.js';
 
 export type CoordinatorRssReply = { type: 'done'; figures: RssFigures } | { type: 'error'; message: string };
@@ -26,8 +29,12 @@ function setting(name: string): string {
 async function main(): Promise<RssFigures> {
   const redisUrl = setting('BENCH_REDIS_URL');
   const prefix = setting('BENCH_PREFIX');
-  if (!wide) throw new Error('coordinator-rss: $STEPWISE_BENCH_WIDE_STEPS is not set');
-  const pipeline = wide;
+  const named = process.env.BENCH_PIPELINE;
+  const pipeline = (named ? (workloads as Record<string, unknown>)[named] : wide) as PipelineDefinition | undefined;
+  if (!pipeline?.nodes) {
+    throw new Error(`coordinator-rss: no pipeline ${named ?? 'wide ($STEPWISE_BENCH_WIDE_STEPS is not set)'}`);
+  }
+  const fsIO = process.env.BENCH_IO === 'fs';
   const storage = setting('BENCH_STORAGE');
   if (storage !== 'sqlite' && storage !== 'memory')
     throw new Error(`coordinator-rss: unknown BENCH_STORAGE ${storage}`);
@@ -36,7 +43,7 @@ async function main(): Promise<RssFigures> {
   const instance = await Instance.fromConfig(
     {
       storage: storage === 'sqlite' ? { sqlite: {} } : { memory: {} },
-      io: { memory: {} },
+      io: fsIO ? { fs: { dir: join(home, 'io') } } : { memory: {} },
       computeLogs: { memory: {} },
     },
     { home },
@@ -60,6 +67,7 @@ async function main(): Promise<RssFigures> {
   const t0 = performance.now();
   const timer = setInterval(sample, 100);
   let status: string;
+  let steps = 0;
   try {
     const result = await executePipeline(pipeline, {
       instance,
@@ -67,6 +75,7 @@ async function main(): Promise<RssFigures> {
       loadOutputs: false,
     });
     status = result.status;
+    steps = Object.keys(result.steps).length;
   } finally {
     clearInterval(timer);
     await instance.close();
@@ -77,7 +86,7 @@ async function main(): Promise<RssFigures> {
   if (status !== 'SUCCESS') throw new Error(`${pipeline.name}: run ended ${status}`);
   return {
     storage,
-    steps: pipeline.nodes.size,
+    steps,
     peakRssMB: peakRss / MB,
     // ru_maxrss is in kilobytes on Linux.
     maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
@@ -92,7 +101,7 @@ async function main(): Promise<RssFigures> {
     },
     samples,
     wallMs,
-    stepsPerSec: (pipeline.nodes.size / wallMs) * 1000,
+    stepsPerSec: (steps / wallMs) * 1000,
   };
 }
 

@@ -212,9 +212,13 @@ export async function measureCoordinatorRss(options: {
   storage: 'sqlite' | 'memory';
   /** Workers started with $STEPWISE_BENCH_WIDE_STEPS = steps (left running); default: start 2 and stop them after. */
   workers?: WorkerSet;
+  /** Another pipeline of queue-workloads.ts than `wide` (then `steps` is not used), and fs IO instead of Redis. */
+  pipeline?: string;
+  io?: 'redis' | 'fs';
 }): Promise<RssFigures> {
   const env = { [WIDE_STEPS_ENV]: String(options.steps) };
-  if (options.workers && options.workers.options.env?.[WIDE_STEPS_ENV] !== String(options.steps)) {
+  const other = options.pipeline ? { BENCH_PIPELINE: options.pipeline, BENCH_IO: options.io ?? 'redis' } : {};
+  if (!options.pipeline && options.workers && options.workers.options.env?.[WIDE_STEPS_ENV] !== String(options.steps)) {
     throw new Error(
       `measureCoordinatorRss: the workers given were not started with ${WIDE_STEPS_ENV}=${options.steps}`,
     );
@@ -237,6 +241,7 @@ export async function measureCoordinatorRss(options: {
         BENCH_REDIS_URL: options.redisUrl,
         BENCH_PREFIX: prefix,
         BENCH_STORAGE: options.storage,
+        ...other,
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

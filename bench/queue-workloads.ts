@@ -6,7 +6,8 @@
  * Sizes are fixed here rather than passed in: a worker cannot receive parameters, and the quick (smoke) sizes
  * are separate pipelines with their own names.
  */
-import type { PipelineDefinition } from '@stepwise/core';
+import { op, type PipelineDefinition, pipeline } from '@stepwise/core';
+import { z } from 'zod';
 import { type Dag, dagPipeline, w1, w2, w3 } from './workloads.js';
 
 /** Full-size workloads of issue 5. */
@@ -58,3 +59,37 @@ export const wide: PipelineDefinition | undefined =
   wideSteps > 1 ? dagPipeline(wideDag(wideSteps), wideName(wideSteps)) : undefined;
 
 export { fanRepository } from './fanout-workloads.js';
+
+const itemsOf = (n: number) =>
+  op({
+    name: 'fan_out_items',
+    out: { schema: z.number(), dynamic: true },
+    compute: () => Array.from({ length: n }, (_, i) => i),
+  });
+const item = op({ name: 'fan_out_item', ins: { x: z.number() }, out: z.number(), compute: (_c, { x }) => x });
+const total = op({
+  name: 'fan_out_total',
+  ins: { xs: z.array(z.number()) },
+  out: z.number(),
+  compute: (_c, { xs }) => xs.reduce((a, b) => a + b, 0),
+});
+
+/** Items of the fan-out workload (issue 21): one dynamic step's items, each mapped by a no-op, then summed. */
+export const FAN_OUT_ITEMS = 20_000;
+export const FAN_OUT_QUICK_ITEMS = 2_000;
+
+function fanOutPipeline(name: string, n: number): PipelineDefinition {
+  return pipeline({
+    name,
+    build: () => {
+      const xs = itemsOf(n)()
+        .map((x) => item({ x }))
+        .collect();
+      total({ xs });
+    },
+  });
+}
+
+/** The dynamic fan-out of 20,000 items (20,002 steps; the quick run's: 2,000). */
+export const fan_out = fanOutPipeline('fan_out', FAN_OUT_ITEMS);
+export const fan_out_quick = fanOutPipeline('fan_out_quick', FAN_OUT_QUICK_ITEMS);

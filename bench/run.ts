@@ -6,7 +6,8 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, scheduler, ui,
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, bigfanout, scheduler,
+ *                                 ui,
  *                                 heavy); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
@@ -15,9 +16,9 @@
  *
  * Sections: plan building (1k/10k/100k steps), the in-process executor (W1, W2, W3, 10k no-ops), storage
  * (10k no-ops on memory / SQLite / PostgreSQL), the queue executor with 2 `stepwise worker` processes against the
- * bare BullMQ floor (W1, W2, W3), the coordinator's peak RSS during a 100k-step queue run, and the daemon (submit →
- * STARTED latency per run launcher, runs/s through the run queue), and the scheduler (1,000 `* * * * *` schedules in
- * one daemon: each tick's lateness, CPU per tick).
+ * bare BullMQ floor (W1, W2, W3), the coordinator's peak RSS during a 100k-step queue run and during a 20,000-item
+ * dynamic fan-out (Redis and fs IO), the daemon (submit → STARTED latency per run launcher, runs/s through the run
+ * queue), and the scheduler (1,000 `* * * * *` schedules in one daemon: each tick's lateness, CPU per tick).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { runInNewContext } from 'node:vm';
 import type { PipelineDefinition } from '@stepwise/core';
 import { startRedisServer } from '@stepwise/testing';
 import pg from 'pg';
+import { type BigFanOutFigures, benchBigFanOut } from './big-fan-out-bench.js';
 import { type LatencyFigures, measureLatency, measureThroughput, type ThroughputFigures } from './daemon-bench.js';
 import { type FanOutFigures, measureFanOuts } from './fanout-bench.js';
 import { benchHeavy, type HeavyFigures } from './heavy-bench.js';
@@ -60,6 +62,7 @@ const SECTIONS = [
   'rss',
   'daemon',
   'fanout',
+  'bigfanout',
   'scheduler',
   'ui',
   'heavy',
@@ -242,6 +245,7 @@ async function main(): Promise<number> {
   let daemon: { latency: LatencyFigures[]; throughput: ThroughputFigures[] } | undefined;
   let fanOut: FanOutFigures[] | undefined;
   let heavy: HeavyFigures | undefined;
+  let bigFanOut: BigFanOutFigures[] | undefined;
   // The quick run starts its workers once, with the small RSS pipeline already in them.
   let quickWorkers: WorkerSet | undefined;
   try {
@@ -336,6 +340,9 @@ async function main(): Promise<number> {
       }
       return note ? { runs, note } : { runs };
     });
+    bigFanOut = await section('bigfanout', 'a 20,000-item dynamic fan-out on the queue executor, Redis and fs IO', () =>
+      benchBigFanOut({ redisUrl: redis.url, prefix: `${prefix}bigfan`, quick, log }),
+    );
     // 6. The daemon: a real `stepwise daemon` process per launcher.
     daemon = await section('daemon', 'daemon: submit → STARTED latency and runs/s through the run queue', async () => {
       const samples = quick ? 5 : 40;
@@ -517,6 +524,19 @@ async function main(): Promise<number> {
     scheduler: scheduler ?? null,
     ui: ui ?? null,
     heavy: heavy ?? null,
+    fanOut20k: bigFanOut
+      ? Object.fromEntries(
+          bigFanOut.map((f) => [
+            f.io,
+            {
+              steps: f.steps,
+              wallMs: round(f.wallMs, 0),
+              stepsPerSec: round(f.stepsPerSec, 0),
+              peakRssMB: round(f.peakRssMB, 1),
+            },
+          ]),
+        )
+      : null,
     planBuild100k_ms: planBuild100k === null ? null : round(planBuild100k, 1),
     coordinatorRssMB_100k: rss ? round(rss.peakRssMB, 1) : null,
     coordinatorRss_steps: rss?.steps ?? null,
