@@ -6,9 +6,8 @@
  *   npm run bench                 the full suite (a few minutes)
  *   npm run bench -- --quick      a smoke run: small workloads, 1 repetition; writes to the temp dir, not results.json
  *   npm run bench -- --out FILE   write the JSON elsewhere
- *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout, bigfanout, scheduler,
- *                                 ui,
- *                                 heavy); the
+ *   npm run bench -- --only queue,rss   run only these sections (plans, inprocess, storage, queue, rss, daemon, fanout,
+ *                                 bigfanout, scheduler, ui, heavy); the
  *                                 others are null in the JSON, written to the temp dir unless --out is given
  *
  * The script builds first (`tsc -b`) and runs on the built packages, as the `stepwise worker` processes do, so
