@@ -24,6 +24,8 @@ export interface UiFigures {
   events: number;
   /** Navigation start → the first frame with Gantt rows. */
   firstGanttPaintMs: number;
+  /** Navigation start → the end of the run detail's response (10,000 step rows). */
+  detailResponseMs: number;
   /** Navigation start → the event log holding every event. */
   logLoadedMs: number;
   domNodes: number;
@@ -108,6 +110,13 @@ export async function measureUi(options: { liveSeconds: number }): Promise<UiFig
     );
     await page.locator('[data-testid="log-count"]').getByText(`${events} events`).waitFor({ timeout: 120_000 });
     const logLoadedMs = await page.evaluate(() => performance.now());
+    // How much of the first paint is the server's answer: the run detail's response end, from navigation start.
+    const detailResponseMs = await page.evaluate(
+      () =>
+        (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) =>
+          e.name.endsWith('/api/runs/bench-wide'),
+        )?.responseEnd ?? Number.NaN,
+    );
     await page.waitForTimeout(500);
     const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
     const loadMaxLongTaskMs = Math.max(0, ...(await page.evaluate(() => (window as unknown as Timed).__longtasks)));
@@ -151,6 +160,7 @@ export async function measureUi(options: { liveSeconds: number }): Promise<UiFig
       steps: uiWide.order.length,
       events,
       firstGanttPaintMs: Math.round(firstGanttPaintMs),
+      detailResponseMs: Math.round(detailResponseMs),
       logLoadedMs: Math.round(logLoadedMs),
       domNodes,
       scroll: {

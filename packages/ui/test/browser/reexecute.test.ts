@@ -41,6 +41,16 @@ describe('re-execute from failure in Chromium (PostgreSQL, real workers)', () =>
     expect(await summary.textContent()).toContain('flaky');
     expect(await summary.locator('[data-testid="caused-skips"]').textContent()).toContain('downstream');
 
+    // The plan graph from the server's layout, and the Gantt with one lane per worker (the steps ran on one).
+    await page.locator('[data-testid="view-graph"]').click();
+    await page.locator('[data-testid="plan-graph"] .gnode[data-node="flaky"]').waitFor({ timeout: 30_000 });
+    await page.waitForURL(/view=graph/);
+    await page.locator('[data-testid="view-gantt"]').click();
+    await page.locator('[data-testid="lanes-workers"]').click();
+    await page
+      .locator('.g-lane .g-label', { hasText: stack.workers[0]?.name ?? '' })
+      .first()
+      .waitFor();
     rmSync(marker);
     await page.locator('[data-testid="reexecute-failure"]').click();
     await page.waitForURL((url) => url.pathname.startsWith('/runs/') && !url.pathname.endsWith(parent), {

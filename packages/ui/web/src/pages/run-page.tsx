@@ -142,7 +142,12 @@ export function RunPage({ runId }: { readonly runId: string }) {
         <FailureSummary failure={detail.failure} onSelect={select} />
       )}
       <div class="tabs">
-        <button type="button" class={view === 'gantt' ? 'active' : ''} onClick={() => setQuery({ view: undefined })}>
+        <button
+          type="button"
+          data-testid="view-gantt"
+          class={view === 'gantt' ? 'active' : ''}
+          onClick={() => setQuery({ view: undefined })}
+        >
           Timeline
         </button>
         <button
