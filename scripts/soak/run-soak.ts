@@ -60,6 +60,12 @@ export interface SoakOptions {
   redisDownMs?: number;
   /** Kill the coordinator once and resume the run: 'auto' does so when @stepwise/core exports resumeRun. */
   coordinatorKill?: boolean | 'auto';
+  /**
+   * Freeze the coordinator once past its lease while the run is resumed elsewhere, then thaw it. Default: as
+   * `coordinatorKill`. Off in the short CI soak: a thawed coordinator with nothing left to write has been seen not to
+   * exit within 30 s, which holds back the one-time faults queued behind it (see bench/RESULTS.md, stop 12).
+   */
+  coordinatorFreeze?: boolean;
   /** How long the run has no coordinator when it is killed. Default 2,000 ms. */
   coordinatorDownMs?: number;
   /** A run not finished after this long is stuck (a failure). Default 120 s + 25 ms per step. */
@@ -153,6 +159,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const wantCoordinatorKill = options.coordinatorKill ?? 'auto';
   const coordinatorKill = wantCoordinatorKill === true || (wantCoordinatorKill === 'auto' && resumeAvailable);
   if (wantCoordinatorKill === 'auto' && !resumeAvailable) log('coordinator kill: skipped (no resume yet)');
+  const coordinatorFreeze = coordinatorKill && (options.coordinatorFreeze ?? true);
 
   const instance = await Instance.local(home);
   const pool = new WorkerPool({
@@ -179,7 +186,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       coordinatorKill,
       coordinatorDownMs: options.coordinatorDownMs ?? 2_000,
       // Needs a resume as the kill does.
-      coordinatorFreeze: coordinatorKill,
+      coordinatorFreeze,
     },
     {
       pool,
@@ -302,7 +309,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   invariants.define('faults-injected', 'every planned fault happened at least once (kills: at least one)');
   invariants.define('workers-survived', 'no worker that had started died on its own (only the soak kills workers)');
-  if (coordinatorKill) defineFrozenCoordinatorInvariant(invariants);
+  if (coordinatorFreeze) defineFrozenCoordinatorInvariant(invariants);
   await checkFrozenCoordinators(instance, injector.frozenCoordinators, invariants);
   if (dataLoss) defineDataLossInvariants(invariants);
   if (dataLoss) await checkDataLoss(instance, dataLoss, invariants);
