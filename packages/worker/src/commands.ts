@@ -1,4 +1,4 @@
-import { StepwiseError } from '@stepwise/core';
+import { docsUrl, StepwiseError } from '@stepwise/core';
 import {
   createRedis,
   DEFAULT_PREFIX,
@@ -61,7 +61,7 @@ export function registerCommands(program: Command): void {
     )
     .option(
       '--isolation <mode>',
-      `where steps run: ${ISOLATIONS.join(' | ')} (the worker's event loop, a pool of threads, a pool of processes; see docs/workers.md)`,
+      `where steps run: ${ISOLATIONS.join(' | ')} (the worker's event loop, a pool of threads, a pool of processes; see ${docsUrl('workers.md')})`,
       (value: string) => {
         if (!isIsolation(value))
           throw new InvalidArgumentError(`--isolation must be one of ${ISOLATIONS.join(', ')}, got '${value}'`);
